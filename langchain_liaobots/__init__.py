@@ -1,0 +1,51 @@
+"""LangChain chat-model integration for the Liaobots chat service.
+
+``ChatLiaobots`` turns LangChain messages into Liaobots requests and streams the
+answers back as ``AIMessageChunk``s. The local Liaobots-compatible server lives
+in :mod:`langchain_liaobots.emulator` (imported on its own, so that plain users
+never load the server).
+"""
+
+from langchain_liaobots._version import __version__
+from langchain_liaobots.chat_models import ChatLiaobots
+from langchain_liaobots.errors import (
+    LiaobotsAPIError,
+    LiaobotsAuthenticationError,
+    LiaobotsConnectionError,
+    LiaobotsError,
+    LiaobotsHTMLPageError,
+    LiaobotsInvalidRequestError,
+    LiaobotsNotFoundError,
+    LiaobotsOutOfCreditError,
+    LiaobotsPermissionDeniedError,
+    LiaobotsRateLimitError,
+    LiaobotsStreamCutError,
+    LiaobotsTimeoutError,
+)
+from langchain_liaobots.registry import (
+    ModelSpec,
+    get_model,
+    known_model_ids,
+    register_model,
+)
+
+__all__ = [
+    "ChatLiaobots",
+    "LiaobotsAPIError",
+    "LiaobotsAuthenticationError",
+    "LiaobotsConnectionError",
+    "LiaobotsError",
+    "LiaobotsHTMLPageError",
+    "LiaobotsInvalidRequestError",
+    "LiaobotsNotFoundError",
+    "LiaobotsOutOfCreditError",
+    "LiaobotsPermissionDeniedError",
+    "LiaobotsRateLimitError",
+    "LiaobotsStreamCutError",
+    "LiaobotsTimeoutError",
+    "ModelSpec",
+    "__version__",
+    "get_model",
+    "known_model_ids",
+    "register_model",
+]

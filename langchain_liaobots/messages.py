@@ -1,0 +1,146 @@
+"""Message conversion: LangChain messages in, the Liaobots prompt and messages out.
+
+Liaobots carries a conversation as a system ``prompt`` string plus a list of
+``{"role": "user" | "assistant", "content": str}`` dicts. This module turns a
+LangChain message list into that pair:
+
+* every ``SystemMessage`` (in order) joins the prompt and is not repeated in
+  ``messages``; with none, the caller's default prompt is used;
+* ``HumanMessage`` → ``user``, ``AIMessage`` → ``assistant``, ``ChatMessage``
+  by its role;
+* text content blocks are joined; a block the protocol cannot carry (an image,
+  a file, audio) is a ``ValueError`` naming it.
+
+Tool calls and tool results are rendered by :mod:`langchain_liaobots.tools`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from langchain_liaobots import tools
+
+__all__ = ["WireMessage", "content_text", "to_wire"]
+
+WireMessage = dict[str, str]
+"""One entry of the request's ``messages`` list: ``{"role", "content"}``."""
+
+_CHAT_ROLES = {
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "ai": "assistant",
+}
+
+
+def content_text(content: str | list[Any], where: str) -> str:
+    """Join the text of a message's content, rejecting what Liaobots cannot carry.
+
+    Args:
+        content: A message's ``content``: a string or a list of content blocks.
+        where: Names the message in error messages, e.g. ``"messages[2]"``.
+
+    Returns:
+        The text blocks joined in order.
+
+    Raises:
+        ValueError: If a block is not text (an image, a file, audio, ...).
+    """
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for i, block in enumerate(content):
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        else:
+            kind = (
+                block.get("type", "untyped")
+                if isinstance(block, dict)
+                else type(block).__name__
+            )
+            msg = (
+                f"{where}.content[{i}] is a {kind!r} block; Liaobots carries text "
+                "only (strings and {'type': 'text'} blocks). Remove the block or "
+                "describe it in text."
+            )
+            raise ValueError(msg)
+    return "".join(parts)
+
+
+def to_wire(
+    messages: Sequence[BaseMessage], default_prompt: str
+) -> tuple[str, list[WireMessage]]:
+    """Convert LangChain messages into Liaobots' ``prompt`` and ``messages``.
+
+    Args:
+        messages: The conversation, as LangChain messages.
+        default_prompt: The prompt sent when there is no ``SystemMessage``.
+
+    Returns:
+        ``(prompt, wire_messages)``.
+
+    Raises:
+        ValueError: If content cannot be carried, a role is unknown, or no
+            user/assistant message remains.
+        TypeError: If a message is of a type Liaobots cannot represent.
+    """
+    system: list[str] = []
+    wire: list[WireMessage] = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if isinstance(message, SystemMessage):
+            system.append(content_text(message.content, where))
+        elif isinstance(message, HumanMessage):
+            wire.append(
+                {"role": "user", "content": content_text(message.content, where)}
+            )
+        elif isinstance(message, AIMessage):
+            text = content_text(tools.text_blocks_only(message.content), where)
+            wire.append(
+                {"role": "assistant", "content": tools.render_ai(text, message)}
+            )
+        elif isinstance(message, ToolMessage):
+            wire.append({"role": "user", "content": tools.render_tool_result(message)})
+        elif isinstance(message, ChatMessage):
+            role = message.role.lower()
+            if role == "system":
+                system.append(content_text(message.content, where))
+                continue
+            if role not in _CHAT_ROLES:
+                msg = (
+                    f"{where} has role {message.role!r}; Liaobots accepts the roles "
+                    "'user', 'assistant' and 'system'."
+                )
+                raise ValueError(msg)
+            wire.append(
+                {
+                    "role": _CHAT_ROLES[role],
+                    "content": content_text(message.content, where),
+                }
+            )
+        else:
+            msg = (
+                f"{where} is a {type(message).__name__}; Liaobots accepts System, "
+                "Human, AI, Tool and Chat messages."
+            )
+            raise TypeError(msg)
+    if not wire:
+        msg = (
+            "Liaobots needs at least one user or assistant message besides the "
+            "system prompt; got none."
+        )
+        raise ValueError(msg)
+    prompt = "\n\n".join(system) if system else default_prompt
+    return prompt, wire

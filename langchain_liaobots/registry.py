@@ -1,0 +1,136 @@
+"""The model registry: model ids in, Liaobots registry entries out.
+
+Liaobots identifies a model by sending its whole registry entry
+(``{"id", "name", "maxLength", "tokenLimit"}``, plus ``context``/``model``/
+``provider`` on later entries) in every request. This module holds those
+entries, lets users register their own, and answers "which entry is this id?"
+with a clear error for an unknown id. ``maxLength`` is a budget in characters of
+input and ``tokenLimit`` a budget in tokens; :mod:`langchain_liaobots.protocol`
+checks requests against both before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ModelSpec", "get_model", "known_model_ids", "register_model"]
+
+
+class ModelSpec(BaseModel):
+    """One Liaobots registry entry, exactly as it travels on the wire.
+
+    Attributes:
+        id: The id sent to the service, e.g. ``"gpt-4"``.
+        name: The display name, e.g. ``"GPT-4"``.
+        max_length: ``maxLength``: the input budget in characters.
+        token_limit: ``tokenLimit``: the input budget in tokens.
+        context: Optional display string of the context size (``"128K"``).
+        family: Optional ``model`` family label (``"ChatGPT"``, ``"Claude"``).
+        provider: Optional vendor (``"OpenAI"``, ``"Anthropic"``).
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    max_length: int = Field(alias="maxLength", gt=0)
+    token_limit: int = Field(alias="tokenLimit", gt=0)
+    context: str | None = None
+    family: str | None = Field(default=None, alias="model")
+    provider: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the entry as the ``model`` field of a request body.
+
+        Returns:
+            The camel-cased dict; optional fields appear only when set.
+        """
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+_SEED: tuple[ModelSpec, ...] = (
+    ModelSpec(id="gpt-4", name="GPT-4", maxLength=24000, tokenLimit=8000),
+    ModelSpec(id="gpt-3.5-turbo", name="GPT-3.5", maxLength=12000, tokenLimit=4000),
+)
+"""The entries of the specified design; their values win over later records."""
+
+_LATER: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="gpt-4-1106-preview",
+        name="GPT-4-Turbo",
+        maxLength=260000,
+        tokenLimit=126000,
+        context="128K",
+    ),
+    ModelSpec(
+        id="claude-2",
+        name="Claude-2-200k",
+        maxLength=800000,
+        tokenLimit=200000,
+        context="200K",
+    ),
+    ModelSpec(
+        id="gpt-4o-free",
+        name="GPT-4o-free",
+        maxLength=31200,
+        tokenLimit=7800,
+        context="8K",
+        model="ChatGPT",
+        provider="OpenAI",
+    ),
+)
+"""Later entries whose limits the protocol reference records."""
+
+_REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SEED, *_LATER)}
+
+
+def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
+    """Add or replace a registry entry so ``ChatLiaobots(model=id)`` accepts it.
+
+    Args:
+        spec: A :class:`ModelSpec`, or a wire-shaped dict such as
+            ``{"id": "my-model", "name": "Mine", "maxLength": 9000,
+            "tokenLimit": 3000}``.
+
+    Returns:
+        The registered entry.
+
+    Raises:
+        pydantic.ValidationError: If a dict lacks a field or a limit is not
+            a positive integer.
+    """
+    entry = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
+    _REGISTRY[entry.id] = entry
+    return entry
+
+
+def known_model_ids() -> list[str]:
+    """Return the registered model ids, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_model(model_id: str) -> ModelSpec:
+    """Return the registry entry for ``model_id``.
+
+    Args:
+        model_id: A registered id such as ``"gpt-4"``.
+
+    Returns:
+        The entry.
+
+    Raises:
+        ValueError: If the id is unknown; the message lists the known ids.
+    """
+    try:
+        return _REGISTRY[model_id]
+    except KeyError:
+        msg = (
+            f"Unknown Liaobots model {model_id!r}. Known models: "
+            f"{', '.join(known_model_ids())}. Register another with "
+            "langchain_liaobots.register_model({'id': ..., 'name': ..., "
+            "'maxLength': ..., 'tokenLimit': ...})."
+        )
+        raise ValueError(msg) from None

@@ -1,0 +1,28 @@
+"""The langchain-tests standard unit suite."""
+
+from __future__ import annotations
+
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from langchain_liaobots import ChatLiaobots
+
+
+class TestChatLiaobotsStandard(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatLiaobots]:
+        return ChatLiaobots
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "gpt-4", "base_url": "http://127.0.0.1:9"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict, dict, dict]:
+        return (
+            {
+                "LIAOBOTS_AUTH_CODE": "env-code",
+                "LIAOBOTS_BASE_URL": "http://127.0.0.1:7",
+            },
+            {},
+            {"auth": "env-code", "base_url": "http://127.0.0.1:7"},
+        )
