@@ -7,10 +7,12 @@ never load the server).
 """
 
 from langchain_liaobots._version import __version__
+from langchain_liaobots.auth import AccountState
 from langchain_liaobots.chat_models import ChatLiaobots
 from langchain_liaobots.errors import (
     LiaobotsAPIError,
     LiaobotsAuthenticationError,
+    LiaobotsCaptchaError,
     LiaobotsConnectionError,
     LiaobotsError,
     LiaobotsHTMLPageError,
@@ -19,8 +21,12 @@ from langchain_liaobots.errors import (
     LiaobotsOutOfCreditError,
     LiaobotsPermissionDeniedError,
     LiaobotsRateLimitError,
+    LiaobotsRedirectError,
+    LiaobotsSecurityWarning,
     LiaobotsStreamCutError,
     LiaobotsTimeoutError,
+    LiaobotsTLSError,
+    LiaobotsUnexpectedResponseError,
 )
 from langchain_liaobots.registry import (
     ModelSpec,
@@ -30,9 +36,11 @@ from langchain_liaobots.registry import (
 )
 
 __all__ = [
+    "AccountState",
     "ChatLiaobots",
     "LiaobotsAPIError",
     "LiaobotsAuthenticationError",
+    "LiaobotsCaptchaError",
     "LiaobotsConnectionError",
     "LiaobotsError",
     "LiaobotsHTMLPageError",
@@ -41,8 +49,12 @@ __all__ = [
     "LiaobotsOutOfCreditError",
     "LiaobotsPermissionDeniedError",
     "LiaobotsRateLimitError",
+    "LiaobotsRedirectError",
+    "LiaobotsSecurityWarning",
     "LiaobotsStreamCutError",
+    "LiaobotsTLSError",
     "LiaobotsTimeoutError",
+    "LiaobotsUnexpectedResponseError",
     "ModelSpec",
     "__version__",
     "get_model",

@@ -2,10 +2,12 @@
 
 The data flow of one call::
 
-    messages ──messages.to_wire──▶ prompt + wire messages
+    messages ──prompting.plan_turn──▶ + tool / JSON-answer instructions
+             ──messages.to_wire──▶ prompt + wire messages
              ──protocol.build_request──▶ Request (limits checked, nothing sent yet)
              ──transport.stream_text──▶ text pieces as they arrive
-             ──_chunk──▶ ChatGenerationChunk … and a final chunk_position="last"
+             ──tools.ReplyParser──▶ ChatGenerationChunks (text, tool calls) …
+                                    and a final chunk_position="last"
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
 share one path; ``_astream`` is native asyncio over the same core.
@@ -13,38 +15,71 @@ share one path; ``_astream`` is native asyncio over the same core.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import threading
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+)
 from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
-from langchain_liaobots.errors import LiaobotsAuthenticationError
+from langchain_liaobots.auth import (
+    AccountState,
+    Credentials,
+    missing_code_error,
+    parse_account,
+)
+from langchain_liaobots.errors import LiaobotsSecurityWarning
 from langchain_liaobots.messages import to_wire
+from langchain_liaobots.prompting import plan_turn
 from langchain_liaobots.protocol import (
     DEFAULT_PROMPT,
+    BodyFormat,
     Request,
+    build_models_request,
     build_request,
+    is_loopback,
     origin_of,
 )
-from langchain_liaobots.registry import get_model
+from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
+from langchain_liaobots.structured import Method, structured_output
+from langchain_liaobots.tools import function_of, normalize_tool_choice
 from langchain_liaobots.transport import AsyncTransport, SyncTransport
 
 __all__ = ["ChatLiaobots"]
 
 PROVIDER = "liaobots"
+
+_LAZY_LOCK = threading.Lock()
+"""Guards the lazy creation of each instance's credentials and transports."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -65,6 +100,10 @@ class ChatLiaobots(BaseChatModel):
         base_url: The service URL; env ``LIAOBOTS_BASE_URL``.
         timeout: Seconds to connect and for each silence while reading.
         max_retries: Retries for failures before the answer starts.
+        verify_tls: Verify TLS certificates (default; turning it off warns).
+        acquire_auth_code: Opt in to getting a code from the service.
+        session_login: Opt in to the session-cookie login.
+        body_format: ``"2023"`` (specified) or ``"2025"`` chat bodies.
 
     Instantiate:
         .. code-block:: python
@@ -90,6 +129,49 @@ class ChatLiaobots(BaseChatModel):
             await llm.ainvoke("Hello")
             async for chunk in llm.astream("Hello"):
                 ...
+
+    Tool calling:
+        Prompt-based (Liaobots has no native tool calling): the tools and a
+        JSON reply format go into the system prompt, and the reply is parsed
+        back into ``tool_calls``. Plain-text answers still stream as they arrive.
+
+        .. code-block:: python
+
+            from langchain_core.tools import tool
+
+
+            @tool(description="Get the weather in a city.")
+            def get_weather(city: str) -> str:
+                return "Sunny"
+
+
+            msg = llm.bind_tools([get_weather]).invoke("Weather in 'Paris'?")
+            msg.tool_calls
+            # [{"name": "get_weather", "args": {"city": "Paris"},
+            #   "id": "call_…", "type": "tool_call"}]
+
+        ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"`` /
+        ``"required"`` / ``True``, or a tool name to force that tool.
+
+    Structured output:
+        .. code-block:: python
+
+            from pydantic import BaseModel
+
+
+            class City(BaseModel):
+                name: str
+                population: int
+
+
+            llm.with_structured_output(City).invoke("'Paris' has 2102650 people")
+            # City(name="Paris", population=2102650)
+
+        ``method="json_schema"`` (default; the schema is sent),
+        ``"json_mode"`` (JSON only; describe the keys in the prompt) or
+        ``"function_calling"`` (the schema as a forced tool). A bound
+        ``response_format={"type": "json_schema", ...}`` makes the answer bare
+        JSON text.
 
     Response metadata:
         The last chunk of a stream (and so the message ``invoke`` returns)
@@ -139,14 +221,55 @@ class ChatLiaobots(BaseChatModel):
     max_tokens: int | None = None
     """Accepted and reported in traces; the protocol has no field to send it."""
 
+    verify_tls: bool = True
+    """Verify the service's TLS certificate. Turning it off warns: anyone on the
+    network path could then read the auth code and the conversation."""
+
+    acquire_auth_code: bool = False
+    """Opt in: with no ``auth``, get a code from ``POST /api/user`` (cached for
+    this instance) and a fresh one, once per call, if the service refuses it
+    with 401/402 before any text has streamed. A given code is never replaced."""
+
+    session_login: bool = False
+    """Opt in: first ``POST /recaptcha/api/login`` for the session cookie, keep
+    the cookie jar for this instance, and log in again, once per call, when the
+    captcha page arrives."""
+
+    body_format: BodyFormat = "2023"
+    """The chat body: ``"2023"`` (the specified ``model`` object) or ``"2025"``
+    (``models: [{"modelId", "provider"}]`` and ``search: "false"``; the model's
+    registry entry needs a ``provider``)."""
+
     _sync: SyncTransport | None = PrivateAttr(default=None)
     _async: AsyncTransport | None = PrivateAttr(default=None)
+    _creds: Credentials | None = PrivateAttr(default=None)
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         origin_of(value)
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _warn_if_insecure(self) -> ChatLiaobots:
+        if not self.verify_tls:
+            warnings.warn(
+                "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
+                "not verified, so anyone on the network path can read the auth "
+                "code and the conversation.",
+                LiaobotsSecurityWarning,
+                stacklevel=2,
+            )
+        sends_code = self.auth is not None or self.acquire_auth_code
+        parts = urlsplit(self.base_url)
+        if sends_code and parts.scheme == "http" and not is_loopback(self.base_url):
+            warnings.warn(
+                f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
+                ", where anyone on the network path can read it; use https.",
+                LiaobotsSecurityWarning,
+                stacklevel=2,
+            )
+        return self
 
     @property
     def _llm_type(self) -> str:
@@ -160,7 +283,12 @@ class ChatLiaobots(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """Parameters that identify this model for caching; never the auth code."""
-        return {"model": self.model, "base_url": self.base_url, "prompt": self.prompt}
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "prompt": self.prompt,
+            "body_format": self.body_format,
+        }
 
     def _get_ls_params(
         self, stop: list[str] | None = None, **kwargs: Any
@@ -196,31 +324,53 @@ class ChatLiaobots(BaseChatModel):
         """Turn messages and per-call options into a request; nothing is sent."""
         model_id = kwargs.get("model", self.model)
         spec = get_model(model_id)
-        if self.auth is None or not self.auth.get_secret_value():
-            msg = (
-                "No Liaobots auth code: set the LIAOBOTS_AUTH_CODE environment "
-                "variable or pass ChatLiaobots(auth=...)."
-            )
-            raise LiaobotsAuthenticationError(msg)
+        if not self._credentials().can_authenticate:
+            raise missing_code_error()
         prompt, wire = to_wire(messages, self.prompt)
         request = build_request(
-            self.base_url, self.auth.get_secret_value(), spec, prompt, wire
+            self.base_url, spec, prompt, wire, body_format=self.body_format
         )
         stops = stop if stop is not None else (self.stop or [])
         return request, stops, model_id
 
+    def _credentials(self) -> Credentials:
+        """The auth state shared by both transports (the code is added at send)."""
+        if self._creds is None:
+            with _LAZY_LOCK:
+                if self._creds is None:
+                    code = self.auth.get_secret_value() if self.auth else None
+                    self._creds = Credentials(
+                        self.base_url,
+                        code,
+                        acquire=self.acquire_auth_code,
+                        login=self.session_login,
+                    )
+        return self._creds
+
     def _transport(self) -> SyncTransport:
         if self._sync is None:
-            self._sync = SyncTransport(
-                timeout=self.timeout, max_retries=self.max_retries
-            )
+            credentials = self._credentials()
+            with _LAZY_LOCK:
+                if self._sync is None:
+                    self._sync = SyncTransport(
+                        credentials=credentials,
+                        timeout=self.timeout,
+                        max_retries=self.max_retries,
+                        verify=self.verify_tls,
+                    )
         return self._sync
 
     def _atransport(self) -> AsyncTransport:
         if self._async is None:
-            self._async = AsyncTransport(
-                timeout=self.timeout, max_retries=self.max_retries
-            )
+            credentials = self._credentials()
+            with _LAZY_LOCK:
+                if self._async is None:
+                    self._async = AsyncTransport(
+                        credentials=credentials,
+                        timeout=self.timeout,
+                        max_retries=self.max_retries,
+                        verify=self.verify_tls,
+                    )
         return self._async
 
     @staticmethod
@@ -244,9 +394,11 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request, stops, model_id = self._request(messages, stop, kwargs)
+        turn = plan_turn(messages, self.prompt, kwargs)
+        request, stops, model_id = self._request(turn.messages, stop, turn.kwargs)
         for text in self._transport().stream_text(request, stops):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+            yield from turn.feed(text)
+        yield from turn.finish()
         yield self._last_chunk(model_id)
 
     async def _astream(
@@ -256,9 +408,13 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request, stops, model_id = self._request(messages, stop, kwargs)
+        turn = plan_turn(messages, self.prompt, kwargs)
+        request, stops, model_id = self._request(turn.messages, stop, turn.kwargs)
         async for text in self._atransport().stream_text(request, stops):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+            for chunk in turn.feed(text):
+                yield chunk
+        for chunk in turn.finish():
+            yield chunk
         yield self._last_chunk(model_id)
 
     def _generate(
@@ -278,6 +434,147 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return await agenerate_from_stream(self._astream(messages, stop, **kwargs))
+
+    # -- tools and structured output -----------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; they are described to the model in the system prompt.
+
+        Args:
+            tools: LangChain tools, functions, Pydantic classes, TypedDicts or
+                OpenAI function dicts; bound in OpenAI format under ``tools``.
+            tool_choice: ``"auto"``/``None`` (the model decides), ``"none"``
+                (no call), ``"any"``/``"required"``/``True`` (must call a tool),
+                or a tool name / ``{"type": "function", "function": {"name":
+                ...}}`` (must call that tool).
+            strict: Passed to ``convert_to_openai_tool``.
+            **kwargs: More kwargs to bind, e.g. ``response_format``.
+
+        Returns:
+            A runnable whose messages carry ``tool_calls``.
+
+        Raises:
+            ValueError: If a tool is not a function tool, or ``tool_choice`` is
+                unsupported or names no bound tool.
+        """
+        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        choice = normalize_tool_choice(
+            tool_choice, [function_of(t)["name"] for t in formatted]
+        )
+        return super().bind(tools=formatted, tool_choice=choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Method = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return a runnable whose output is parsed into ``schema``.
+
+        Args:
+            schema: A Pydantic class (v2 or v1), a TypedDict, a JSON Schema dict
+                or an OpenAI function dict.
+            method: ``"json_schema"`` (the schema is sent and the answer is a
+                bare JSON object), ``"json_mode"`` (a JSON object is asked for
+                but the schema is not sent: describe the keys in your prompt) or
+                ``"function_calling"`` (the schema becomes a forced tool).
+            include_raw: Return ``{"raw": AIMessage, "parsed": ...,
+                "parsing_error": ...}`` instead of raising on a parsing error.
+            strict: Ask for exactly the schema; not with ``"json_mode"``.
+            **kwargs: Not supported; any is an error.
+
+        Returns:
+            A runnable returning a Pydantic instance (for a Pydantic schema) or
+            a dict.
+
+        Raises:
+            ValueError: For unknown kwargs or method, or ``strict`` with
+                ``"json_mode"``.
+        """
+        if kwargs:
+            msg = f"Received unsupported arguments {kwargs}"
+            raise ValueError(msg)
+        return structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict
+        )
+
+    # -- the account and the service's models ----------------------------------
+
+    def account(self) -> AccountState:
+        """Fetch the account state of the auth code (``POST /api/user``).
+
+        With ``acquire_auth_code=True`` and no code yet, a code is acquired
+        first. Retried like a chat call.
+
+        Returns:
+            The state (balance, free GPT-4 messages left, …); its ``auth_code``
+            is a ``SecretStr``.
+
+        Raises:
+            LiaobotsError: A typed error; "Too many requests" is a
+                :class:`~langchain_liaobots.errors.LiaobotsRateLimitError`.
+        """
+        credentials = self._credentials()
+        if not credentials.can_authenticate:
+            raise missing_code_error()
+        return self._transport().fetch_json(credentials.account_request, parse_account)
+
+    async def aaccount(self) -> AccountState:
+        """Async :meth:`account`.
+
+        Returns:
+            The account state.
+
+        Raises:
+            LiaobotsError: A typed error.
+        """
+        credentials = self._credentials()
+        if not credentials.can_authenticate:
+            raise missing_code_error()
+        return await self._atransport().fetch_json(
+            credentials.account_request, parse_account
+        )
+
+    def discover_models(self) -> list[ModelSpec]:
+        """Ask the service for its models (``POST /api/models``) and register them.
+
+        The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified
+        values; other discovered ids become usable as ``model=``.
+
+        Returns:
+            The registered entries, in the service's order.
+
+        Raises:
+            LiaobotsError: A typed error.
+        """
+        base_url = self.base_url
+        return self._transport().fetch_json(
+            lambda: build_models_request(base_url), register_discovered
+        )
+
+    async def adiscover_models(self) -> list[ModelSpec]:
+        """Async :meth:`discover_models`.
+
+        Returns:
+            The registered entries, in the service's order.
+
+        Raises:
+            LiaobotsError: A typed error.
+        """
+        base_url = self.base_url
+        return await self._atransport().fetch_json(
+            lambda: build_models_request(base_url), register_discovered
+        )
 
     # -- resources -----------------------------------------------------------
 

@@ -6,7 +6,13 @@ for each piece. It decodes UTF-8 incrementally (a character split across pieces
 comes out whole; invalid bytes become U+FFFD, nothing is dropped), detects the
 framing per response (raw text, or ``data: {json}`` server-sent events), refuses
 HTML pages, and, through :class:`StopScanner`, ends the answer before the first
-stop sequence even when it spans pieces. Nothing here touches a socket.
+stop sequence even when it spans pieces. It also tells the transports whether
+the answer has :attr:`~AnswerReader.started` (after that a failure is never
+retried) and what :attr:`~AnswerReader.partial_text` a failure must carry.
+
+:func:`decode_json` reads the small JSON answers (``/api/user``,
+``/api/models``) whatever their content type, refusing HTML pages the same way.
+Nothing here touches a socket.
 """
 
 from __future__ import annotations
@@ -14,12 +20,24 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
-from langchain_liaobots.errors import LiaobotsHTMLPageError, error_for_status, excerpt
-from langchain_liaobots.protocol import HTML_CONTENT_TYPE, SSE_CONTENT_TYPE
+from langchain_liaobots.errors import (
+    LiaobotsCaptchaError,
+    LiaobotsHTMLPageError,
+    LiaobotsUnexpectedResponseError,
+    error_for_status,
+    excerpt,
+)
+from langchain_liaobots.protocol import (
+    CAPTCHA_MARKERS,
+    HTML_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    SSE_DATA,
+    SSE_DONE,
+)
 
-__all__ = ["AnswerReader", "StopScanner"]
+__all__ = ["AnswerReader", "StopScanner", "decode_json", "html_page_error"]
 
 
 class StopScanner:
@@ -56,30 +74,110 @@ class StopScanner:
         if not self._stops:
             return text
         buf = self._pending + text
-        cut = min((i for i in (buf.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
-            self.stopped = True
-            self._pending = ""
-            return buf[:cut]
+        # A stop may still be completing at the end: nothing from its start on
+        # is safe, and a complete stop after that start may not be the first.
         hold = 0
         for stop in self._stops:
             for n in range(min(len(stop) - 1, len(buf)), hold, -1):
                 if buf.endswith(stop[:n]):
                     hold = n
                     break
-        self._pending = buf[len(buf) - hold :]
-        return buf[: len(buf) - hold]
+        safe = len(buf) - hold
+        cut = self._first_stop(buf)
+        if 0 <= cut <= safe:
+            self.stopped = True
+            self._pending = ""
+            return buf[:cut]
+        self._pending = buf[safe:]
+        return buf[:safe]
+
+    def _first_stop(self, text: str) -> int:
+        return min(
+            (i for i in (text.find(s) for s in self._stops) if i >= 0), default=-1
+        )
+
+    @property
+    def held(self) -> str:
+        """The tail held back because it could start a stop sequence."""
+        cut = self._first_stop(self._pending)
+        return self._pending if cut < 0 else self._pending[:cut]
 
     def flush(self) -> str:
-        """Return the held-back tail at the end of the answer (no stop followed)."""
-        tail, self._pending = ("" if self.stopped else self._pending), ""
-        return tail
+        """Return the held-back tail at the end of the answer, up to a stop in it."""
+        if self.stopped:
+            return ""
+        pending, self._pending = self._pending, ""
+        cut = self._first_stop(pending)
+        if cut < 0:
+            return pending
+        self.stopped = True
+        return pending[:cut]
 
 
 _HTML_MARKERS: Final = (b"<!doctype html", b"<html")
-_SSE_MARKER: Final = b"data:"
+_SSE_MARKER: Final = SSE_DATA
 _SNIFF_LIMIT: Final = max(len(m) for m in (*_HTML_MARKERS, _SSE_MARKER))
 _HTML_EXCERPT_BYTES: Final = 4096
+
+
+def _is_html(body: bytes) -> bool:
+    start = body.lstrip()[:_SNIFF_LIMIT].lower()
+    return any(start.startswith(m) for m in _HTML_MARKERS)
+
+
+def html_page_error(page: bytes) -> LiaobotsHTMLPageError:
+    """Return the error for an HTML page that arrived where an answer belongs.
+
+    Args:
+        page: The start of the page.
+
+    Returns:
+        A :class:`~langchain_liaobots.errors.LiaobotsCaptchaError` for the
+        service's captcha page, else a
+        :class:`~langchain_liaobots.errors.LiaobotsHTMLPageError`; the message
+        quotes the start of the page and says what to do.
+    """
+    text = page.decode("utf-8", "replace")
+    if any(marker in text for marker in CAPTCHA_MARKERS):
+        msg = (
+            "Liaobots answered HTTP 200 with its captcha page: the session "
+            "cookie is missing or expired. Enable ChatLiaobots(session_login=True), "
+            f"or retry later. Page starts: {excerpt(text)}."
+        )
+        return LiaobotsCaptchaError(msg, status_code=200)
+    msg = (
+        "Liaobots answered HTTP 200 with an HTML page instead of an answer: the "
+        f"service is down or base_url is wrong. Page starts: {excerpt(text)}."
+    )
+    return LiaobotsHTMLPageError(msg, status_code=200)
+
+
+def decode_json(body: bytes, status: int, what: str) -> Any:
+    """Parse a small JSON answer whatever its content type.
+
+    Args:
+        body: The whole response body.
+        status: The response's HTTP status, for errors.
+        what: Names the endpoint in error messages, e.g. ``"/api/user"``.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        LiaobotsHTMLPageError: If the body is an HTML page (the captcha page is
+            a :class:`~langchain_liaobots.errors.LiaobotsCaptchaError`).
+        LiaobotsUnexpectedResponseError: If the body is not JSON.
+    """
+    if _is_html(body):
+        raise html_page_error(body[:_HTML_EXCERPT_BYTES])
+    try:
+        return json.loads(body)
+    except ValueError:
+        msg = (
+            f"Liaobots answered {what} with HTTP {status} and a body that is not "
+            f"JSON: {excerpt(body)}; check base_url."
+        )
+        raise LiaobotsUnexpectedResponseError(msg, status_code=status) from None
 
 
 class AnswerReader:
@@ -91,8 +189,6 @@ class AnswerReader:
     document) is an error, never an answer; anything else is raw UTF-8 text.
 
     Attributes:
-        stopped: True once a stop sequence ended the answer; the caller should
-            close the response.
         received_bytes: How many body bytes have been fed.
     """
 
@@ -110,6 +206,7 @@ class AnswerReader:
         self._lines = b""
         self._scanner = StopScanner(stop)
         self._parts: list[str] = []
+        self._content_seen = False
         self.received_bytes = 0
 
     @property
@@ -121,6 +218,31 @@ class AnswerReader:
     def text(self) -> str:
         """All answer text emitted so far."""
         return "".join(self._parts)
+
+    @property
+    def started(self) -> bool:
+        """Whether any of the answer has arrived; from then on nothing is retried.
+
+        Raw text counts from its first byte; in SSE framing only events that
+        carry text count (a role-only event or an error event does not); an
+        HTML page never counts.
+        """
+        if self._mode == "raw":
+            return self.received_bytes > 0
+        if self._mode == "sse":
+            return self._content_seen
+        return not self._mode and bool(self._head.strip())
+
+    @property
+    def partial_text(self) -> str:
+        """All answer text received so far, for an error raised mid-answer.
+
+        The emitted text, plus what was held back: a tail that could start a
+        stop sequence, and undecided leading bytes (read as raw text, as
+        :meth:`finish` would). An incomplete UTF-8 character is not text yet.
+        """
+        head = "" if self._mode else self._head.decode("utf-8", "replace")
+        return self.text + self._scanner.held + head
 
     def feed(self, data: bytes) -> str:
         """Take the next piece of the body and return the text to emit now.
@@ -218,12 +340,13 @@ class AnswerReader:
             if not line.startswith(_SSE_MARKER):
                 continue
             value = line[len(_SSE_MARKER) :].strip()
-            if not value or value == b"[DONE]":
+            if not value or value == SSE_DONE:
                 continue
-            out.append(self._sse_event(value))
+            out.append(self._sse_event(value, out))
         return "".join(out)
 
-    def _sse_event(self, value: bytes) -> str:
+    def _sse_event(self, value: bytes, before: list[str]) -> str:
+        """Return one event's answer text; ``before``: this piece's text so far."""
         try:
             event = json.loads(value)
         except ValueError:
@@ -231,27 +354,22 @@ class AnswerReader:
         if not isinstance(event, dict):
             return ""
         if event.get("error"):
+            self._emit("".join(before))  # received, so part of partial_text
             status = event.get("res_status")
             raise error_for_status(
-                status if isinstance(status, int) else 500,
+                status if isinstance(status, int) and 100 <= status <= 599 else 500,
                 str(event.get("message", "")),
-                partial_text=self.text,
+                partial_text=self.partial_text,
+                in_stream=True,
             )
         content = event.get("content")
         if event.get("role", "assistant") != "assistant" or not isinstance(
             content, str
         ):
             return ""
+        if content:
+            self._content_seen = True
         return content
 
     def _html_error(self) -> LiaobotsHTMLPageError:
-        page = self._head.decode("utf-8", "replace")
-        if "人机验证" in page or "coupert-item=" in page:
-            what = (
-                "the captcha page: the session cookie is missing. Enable the "
-                "session login, or retry later"
-            )
-        else:
-            what = "an HTML page: the service is down or base_url is wrong"
-        msg = f"Liaobots answered HTTP 200 with {what}. Page starts: {excerpt(page)!r}."
-        return LiaobotsHTMLPageError(msg, status_code=200, partial_text="")
+        return html_page_error(self._head)

@@ -7,8 +7,11 @@ Each carries the HTTP ``status_code`` (when there was one) and ``partial_text``:
 the answer text received before the failure, so nothing is lost.
 
 :func:`error_for_status` is the one place that maps a status and body to a type;
-it is pure (bytes and ints in, an exception object out) and never sees the auth
-code, so no message can contain it.
+it is pure (bytes and ints in, an exception object out). It never sees the auth
+code; the transports still pass every message through
+:meth:`~langchain_liaobots.auth.Credentials.scrub` in case the service echoed
+the code in a body. :class:`LiaobotsSecurityWarning` is the warning category of
+risky settings (TLS verification off, the code over plain ``http``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from langchain_core.exceptions import (
 __all__ = [
     "LiaobotsAPIError",
     "LiaobotsAuthenticationError",
+    "LiaobotsCaptchaError",
     "LiaobotsConnectionError",
     "LiaobotsError",
     "LiaobotsHTMLPageError",
@@ -36,8 +40,12 @@ __all__ = [
     "LiaobotsOutOfCreditError",
     "LiaobotsPermissionDeniedError",
     "LiaobotsRateLimitError",
+    "LiaobotsRedirectError",
+    "LiaobotsSecurityWarning",
     "LiaobotsStreamCutError",
+    "LiaobotsTLSError",
     "LiaobotsTimeoutError",
+    "LiaobotsUnexpectedResponseError",
     "error_for_status",
     "excerpt",
 ]
@@ -114,11 +122,31 @@ class LiaobotsRateLimitError(LiaobotsError, ModelRateLimitError):
 
 
 class LiaobotsAPIError(LiaobotsError, ModelAPIError):
-    """The service failed (HTTP 5xx, or an unexpected status)."""
+    """The service failed (HTTP 5xx); often transient, so retryable."""
+
+
+class LiaobotsUnexpectedResponseError(LiaobotsAPIError):
+    """An answer the protocol does not use.
+
+    A status such as 405 or 418, or a JSON endpoint answering something that is
+    not the expected JSON. Retrying the same request gets the same answer, so it
+    is not retryable.
+    """
+
+    is_retryable = False
+
+
+class LiaobotsRedirectError(LiaobotsUnexpectedResponseError):
+    """A redirect that was not followed.
+
+    A redirect to another origin (scheme, host or port) is never followed, so
+    the auth code is never sent there; nor is one that would turn the ``POST``
+    into a ``GET`` (301/302/303), has no ``Location``, or loops.
+    """
 
 
 class LiaobotsHTMLPageError(LiaobotsError, ModelAPIError):
-    """An HTML page (a captcha or an error page) arrived where an answer belongs.
+    """An HTML page (an error page, a "not found" page) arrived where an answer belongs.
 
     Retrying the same request gets the same page, so it is not retryable.
     """
@@ -126,8 +154,25 @@ class LiaobotsHTMLPageError(LiaobotsError, ModelAPIError):
     is_retryable = False
 
 
+class LiaobotsCaptchaError(LiaobotsHTMLPageError):
+    """The service's captcha page (人机验证, "human verification") arrived with 200.
+
+    It means the session cookie is missing or expired: enable
+    ``ChatLiaobots(session_login=True)``.
+    """
+
+
 class LiaobotsConnectionError(LiaobotsError, ModelConnectionError):
-    """The service could not be reached."""
+    """The service could not be reached, or dropped the connection."""
+
+
+class LiaobotsTLSError(LiaobotsConnectionError):
+    """The TLS handshake failed (e.g. the certificate did not verify).
+
+    Retrying does not change a certificate, so it is not retryable.
+    """
+
+    is_retryable = False
 
 
 class LiaobotsStreamCutError(LiaobotsConnectionError):
@@ -138,7 +183,21 @@ class LiaobotsStreamCutError(LiaobotsConnectionError):
 
 
 class LiaobotsTimeoutError(LiaobotsError, ModelTimeoutError):
-    """Connecting, or waiting for the next piece of the answer, took too long."""
+    """Connecting, or waiting for the next piece of the answer, took too long.
+
+    ``is_retryable`` stays true for callers' own policies (an agent may try
+    again), but the transports never retry a timeout themselves, so a call
+    fails within ``timeout`` seconds of the last byte received.
+    """
+
+
+class LiaobotsSecurityWarning(UserWarning):
+    """A setting that weakens security.
+
+    Raised as a warning (never as an error) when TLS verification is off, or
+    when the auth code would travel over plain ``http`` to a host that is not
+    loopback.
+    """
 
 
 def excerpt(body: bytes | str, limit: int = _EXCERPT_CHARS) -> str:
@@ -149,11 +208,14 @@ def excerpt(body: bytes | str, limit: int = _EXCERPT_CHARS) -> str:
         limit: The most characters to keep.
 
     Returns:
-        The body decoded leniently, whitespace collapsed, cut to ``limit``.
+        The body decoded leniently, whitespace collapsed, cut to ``limit`` and
+        quoted; ``(empty body)`` when there is no text.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if not flat:
+        return "(empty body)"
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
 _STATUS_ERRORS: dict[int, tuple[type[LiaobotsError], str]] = {
@@ -191,14 +253,17 @@ def error_for_status(
     *,
     retry_after: float | None = None,
     partial_text: str = "",
+    in_stream: bool = False,
 ) -> LiaobotsError:
     """Map a failed HTTP status and its body to a typed error.
 
     Args:
         status: The HTTP status (any non-2xx value, or an SSE ``res_status``).
-        body: The start of the response body, for the message.
+        body: The start of the response body (or the event's message).
         retry_after: Seconds from ``Retry-After``, if any.
         partial_text: Answer text received before the failure, if any.
+        in_stream: Whether the status came in an SSE error event inside a
+            200 answer rather than as the response's status.
 
     Returns:
         The error to raise; its message names the status, an excerpt of the
@@ -209,8 +274,16 @@ def error_for_status(
     elif status >= 500:
         cls, advice = LiaobotsAPIError, "the service failed; retry later"
     else:
-        cls, advice = LiaobotsAPIError, "unexpected status from the service"
-    message = f"Liaobots answered HTTP {status}: {excerpt(body)!r} ({advice})."
+        cls, advice = (
+            LiaobotsUnexpectedResponseError,
+            "a status the Liaobots protocol does not use; check base_url",
+        )
+    where = (
+        f"sent an error event (res_status {status}) inside the answer"
+        if in_stream
+        else f"answered HTTP {status}"
+    )
+    message = f"Liaobots {where}: {excerpt(body)} ({advice})."
     return cls(
         message,
         status_code=status,

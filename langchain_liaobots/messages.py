@@ -9,9 +9,11 @@ LangChain message list into that pair:
 * ``HumanMessage`` → ``user``, ``AIMessage`` → ``assistant``, ``ChatMessage``
   by its role;
 * text content blocks are joined; a block the protocol cannot carry (an image,
-  a file, audio) is a ``ValueError`` naming it.
-
-Tool calls and tool results are rendered by :mod:`langchain_liaobots.tools`.
+  a file, audio) is a ``ValueError`` naming it;
+* an ``AIMessage``'s tool calls follow its text in the reply format the model
+  was asked to use (``{"tool_calls": [...]}``), and a ``ToolMessage`` becomes a
+  ``user`` turn holding a ``<tool_result name=… id=… status=…>`` block — both
+  rendered by :mod:`langchain_liaobots.tools`.
 """
 
 from __future__ import annotations
@@ -112,7 +114,10 @@ def to_wire(
                 {"role": "assistant", "content": tools.render_ai(text, message)}
             )
         elif isinstance(message, ToolMessage):
-            wire.append({"role": "user", "content": tools.render_tool_result(message)})
+            text = content_text(message.content, where)
+            wire.append(
+                {"role": "user", "content": tools.render_tool_result(message, text)}
+            )
         elif isinstance(message, ChatMessage):
             role = message.role.lower()
             if role == "system":

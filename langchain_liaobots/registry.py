@@ -7,16 +7,30 @@ entries, lets users register their own, and answers "which entry is this id?"
 with a clear error for an unknown id. ``maxLength`` is a budget in characters of
 input and ``tokenLimit`` a budget in tokens; :mod:`langchain_liaobots.protocol`
 checks requests against both before anything is sent.
+
+:func:`register_discovered` takes the JSON array ``POST /api/models`` answers
+(model discovery; the I/O is the transports') and registers its entries.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["ModelSpec", "get_model", "known_model_ids", "register_model"]
+from langchain_liaobots.errors import LiaobotsUnexpectedResponseError
+
+__all__ = [
+    "ModelSpec",
+    "get_model",
+    "known_model_ids",
+    "register_discovered",
+    "register_model",
+]
+
+logger = logging.getLogger("langchain_liaobots")
 
 
 class ModelSpec(BaseModel):
@@ -85,6 +99,7 @@ _LATER: tuple[ModelSpec, ...] = (
 """Later entries whose limits the protocol reference records."""
 
 _REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SEED, *_LATER)}
+_SEED_IDS = frozenset(spec.id for spec in _SEED)
 
 
 def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
@@ -105,6 +120,43 @@ def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
     entry = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
     _REGISTRY[entry.id] = entry
     return entry
+
+
+def register_discovered(entries: Any) -> list[ModelSpec]:
+    """Register the entries of a model-discovery answer (``POST /api/models``).
+
+    The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified values;
+    an entry that is not a valid registry entry is skipped with a warning.
+
+    Args:
+        entries: The parsed JSON answer: a bare array of registry entries.
+
+    Returns:
+        The entries now registered for the discovered ids, in answer order.
+
+    Raises:
+        LiaobotsUnexpectedResponseError: If the answer is not an array.
+    """
+    if not isinstance(entries, list):
+        msg = (
+            "Liaobots answered /api/models with a JSON "
+            f"{type(entries).__name__}, not an array of models; check base_url."
+        )
+        raise LiaobotsUnexpectedResponseError(msg, status_code=200)
+    found: list[ModelSpec] = []
+    for i, entry in enumerate(entries):
+        try:
+            spec = ModelSpec.model_validate(entry)
+        except ValidationError as exc:
+            fields = ", ".join(
+                ".".join(map(str, e["loc"])) or "entry" for e in exc.errors()
+            )
+            logger.warning("Skipped /api/models entry %d: invalid %s.", i, fields)
+            continue
+        if spec.id not in _SEED_IDS:
+            _REGISTRY[spec.id] = spec
+        found.append(_REGISTRY[spec.id])
+    return found
 
 
 def known_model_ids() -> list[str]:

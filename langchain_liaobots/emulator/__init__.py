@@ -1,10 +1,45 @@
 """The Liaobots-compatible local server, for tests, demos and offline work.
 
-``LiaobotsEmulator`` serves the chat protocol over real HTTP on 127.0.0.1;
-``python -m langchain_liaobots.emulator --port N`` runs it from a shell.
+``LiaobotsEmulator`` serves the Liaobots endpoints over real HTTP on 127.0.0.1;
+``python -m langchain_liaobots.emulator --port N`` runs it from a shell. The
+behaviours of :mod:`~langchain_liaobots.emulator.faults` script its failures,
+one request at a time.
 """
 
+from langchain_liaobots.emulator.faults import (
+    CAPTCHA_PAGE,
+    NOT_FOUND_PAGE,
+    Answer,
+    Behaviour,
+    Cut,
+    Disconnect,
+    HtmlPage,
+    Redirect,
+    SseError,
+    Stall,
+    Status,
+    TooManyRequests,
+    parse_fault,
+)
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.emulator.server import LiaobotsEmulator, ReceivedRequest
 
-__all__ = ["LiaobotsEmulator", "ReceivedRequest", "Responder", "default_responder"]
+__all__ = [
+    "CAPTCHA_PAGE",
+    "NOT_FOUND_PAGE",
+    "Answer",
+    "Behaviour",
+    "Cut",
+    "Disconnect",
+    "HtmlPage",
+    "LiaobotsEmulator",
+    "ReceivedRequest",
+    "Redirect",
+    "Responder",
+    "SseError",
+    "Stall",
+    "Status",
+    "TooManyRequests",
+    "default_responder",
+    "parse_fault",
+]

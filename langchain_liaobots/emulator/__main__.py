@@ -4,6 +4,9 @@ Example::
 
     python -m langchain_liaobots.emulator --port 8765 --pace 0.02
     LIAOBOTS_BASE_URL=http://127.0.0.1:8765 LIAOBOTS_AUTH_CODE=dev python app.py
+
+    # the first chat request gets 429, the second is cut after 3 pieces
+    python -m langchain_liaobots.emulator --fault rate-limit=1 --fault cut=3
 """
 
 from __future__ import annotations
@@ -12,15 +15,34 @@ import argparse
 import threading
 from collections.abc import Sequence
 
+from langchain_liaobots.emulator.faults import FAULT_SPECS, Behaviour, parse_fault
 from langchain_liaobots.emulator.server import LiaobotsEmulator
 
 __all__ = ["main"]
+
+
+def _account(spec: str) -> tuple[str, dict[str, float]]:
+    code, _, balance = spec.partition("=")
+    try:
+        return code, ({"balance": float(balance)} if balance else {})
+    except ValueError:
+        msg = f"{spec!r}: expected CODE or CODE=BALANCE (a number)."
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _fault(spec: str) -> Behaviour:
+    try:
+        return parse_fault(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m langchain_liaobots.emulator",
         description="Serve a Liaobots-compatible chat endpoint on 127.0.0.1.",
+        epilog=f"Fault specs (--fault, used in order, one per request):\n{FAULT_SPECS}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
     parser.add_argument(
@@ -35,6 +57,33 @@ def _parser() -> argparse.ArgumentParser:
         dest="auth_codes",
         metavar="CODE",
         help="accept only this auth code (repeatable; default: any non-empty code)",
+    )
+    parser.add_argument(
+        "--framing",
+        choices=("raw", "sse"),
+        default="raw",
+        help="answer framing: raw text (specified) or SSE events (2025)",
+    )
+    parser.add_argument(
+        "--require-cookie",
+        action="store_true",
+        help="answer the captcha page without the session cookie of the login",
+    )
+    parser.add_argument(
+        "--account",
+        action="append",
+        type=_account,
+        default=[],
+        metavar="CODE[=BALANCE]",
+        help="a known account for /api/user (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="SPEC",
+        help="script the next request's failure (repeatable; see below)",
     )
     return parser
 
@@ -51,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         pace=args.pace,
         piece_bytes=args.piece_bytes,
         auth_codes=args.auth_codes,
+        framing=args.framing,
+        require_cookie=args.require_cookie,
+        accounts=dict(args.account),
     )
+    server.script(*args.fault)
     with server:
         print(
             f"Liaobots emulator serving at {server.base_url} (Ctrl-C to stop)",

@@ -1,38 +1,81 @@
 """The Liaobots-compatible local server: HTTP requests in, streamed answers out.
 
-:class:`LiaobotsEmulator` serves the chat endpoint on 127.0.0.1 from a background
-thread with its own event loop (aiohttp's server). Each ``POST /api/chat`` is
-checked with the same wire definitions the client uses
-(:func:`langchain_liaobots.protocol.parse_payload`): a malformed body gets 400
-with a JSON ``{"error": ...}`` saying what is wrong, a missing or refused auth
-code gets 401 ``{"message": "401 Unauthorized"}``. A valid request is answered
-by the responder and streamed as raw UTF-8 with chunked transfer encoding, in
-pieces of ``piece_bytes`` bytes (a multi-byte character may be split, as on a
-real network) every ``pace`` seconds. Every request is logged in
-:attr:`LiaobotsEmulator.requests`.
+:class:`LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
+TLS with an ``ssl_context``) from a background thread with its own event loop
+(aiohttp's server), using the client's own wire definitions
+(:mod:`langchain_liaobots.protocol`):
+
+* ``POST /api/chat`` — checked with
+  :func:`~langchain_liaobots.protocol.parse_payload` (either body shape): a
+  malformed body gets 400 with a JSON ``{"error": ...}`` saying what is wrong, a
+  missing or refused auth code gets 401 ``{"message": "401 Unauthorized"}``. A
+  valid request is answered by the responder and streamed with chunked transfer
+  encoding, as raw UTF-8 in pieces of ``piece_bytes`` bytes (a multi-byte
+  character may be split, as on a real network) or as SSE events
+  (``framing="sse"``), every ``pace`` seconds;
+* ``POST /api/user`` — ``{"authcode": ""}`` issues a new code with a small
+  credit; an existing code gets its account state;
+* ``POST /api/models`` — the registry entries, as a bare JSON array;
+* ``POST /recaptcha/api/login`` — sets the ``gkp2`` session cookie; with
+  ``require_cookie=True`` every other endpoint answers the captcha page (status
+  200) to a request without it.
+
+Failures are scripted per request with :meth:`LiaobotsEmulator.script`, a queue
+of the behaviours in :mod:`langchain_liaobots.emulator.faults`. Every request
+is logged in :attr:`LiaobotsEmulator.requests`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import socket
+import ssl
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from langchain_liaobots.emulator.faults import (
+    CAPTCHA_PAGE,
+    Answer,
+    Behaviour,
+    Cut,
+    Disconnect,
+    Framing,
+    HtmlPage,
+    Redirect,
+    SseError,
+    Stall,
+    Status,
+    TooManyRequests,
+)
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.protocol import (
+    ACCOUNT_FIELDS,
     AUTH_HEADER,
     CHAT_PATH,
+    HTML_CONTENT_TYPE,
+    LOGIN_PATH,
+    MODELS_PATH,
     RAW_CONTENT_TYPE,
+    SESSION_COOKIE,
+    SSE_CONTENT_TYPE,
+    TOO_MANY_REQUESTS,
+    USER_PATH,
+    encode_sse,
     parse_payload,
 )
+from langchain_liaobots.registry import get_model, known_model_ids
 
 __all__ = ["LiaobotsEmulator", "ReceivedRequest"]
+
+_NEW_ACCOUNT_BALANCE = 0.5
+"""The small credit an anonymous code comes with."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +85,8 @@ class ReceivedRequest:
     Attributes:
         path: The request path.
         headers: The request headers (lower-cased names).
-        payload: The parsed JSON body, or ``None`` if it was not valid.
+        payload: The parsed JSON body (for ``/api/chat``, only if valid), or
+            ``None``.
     """
 
     path: str
@@ -58,10 +102,12 @@ class LiaobotsEmulator:
         with LiaobotsEmulator() as server:
             llm = ChatLiaobots(base_url=server.base_url, auth="any-code")
             llm.invoke("hi")  # AIMessage(content="You said: hi")
+            server.script(Cut(after=2))  # the next chat request is cut
 
     Attributes:
         requests: Every request received, in order.
         answers_completed: How many answers were streamed to their end.
+        accounts: The account state of each known code (``/api/user``).
     """
 
     def __init__(
@@ -72,6 +118,11 @@ class LiaobotsEmulator:
         pace: float = 0.0,
         piece_bytes: int = 16,
         auth_codes: Collection[str] | None = None,
+        framing: Framing = "raw",
+        require_cookie: bool = False,
+        accounts: Mapping[str, Mapping[str, Any]] | None = None,
+        models: Sequence[Mapping[str, Any]] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Configure the server; it starts on ``start()`` or ``with``.
 
@@ -79,9 +130,17 @@ class LiaobotsEmulator:
             port: The port to bind on 127.0.0.1; 0 picks a free one.
             responder: Maps a valid payload to the answer text.
             pace: Seconds to wait between pieces of an answer.
-            piece_bytes: Bytes per piece of an answer (at least 1).
-            auth_codes: The accepted auth codes; ``None`` accepts any non-empty
-                code.
+            piece_bytes: Bytes per piece of an answer (characters per SSE
+                event; at least 1).
+            auth_codes: The accepted auth codes (plus those of ``accounts`` and
+                those ``/api/user`` issues); ``None`` accepts any non-empty code.
+            framing: ``"raw"`` text (the specified protocol) or ``"sse"``.
+            require_cookie: Answer the captcha page to requests without the
+                session cookie set by ``/recaptcha/api/login``.
+            accounts: Account states by code, e.g. ``{"paid": {"balance":
+                12.5}}``; missing fields get defaults.
+            models: What ``/api/models`` answers; defaults to the registry.
+            ssl_context: Serve HTTPS with this context.
 
         Raises:
             ValueError: If ``piece_bytes`` < 1 or ``pace`` < 0.
@@ -95,14 +154,29 @@ class LiaobotsEmulator:
         self.responder = responder
         self.pace = pace
         self.piece_bytes = piece_bytes
-        self.auth_codes = None if auth_codes is None else frozenset(auth_codes)
+        self.auth_codes = None if auth_codes is None else set(auth_codes)
+        self.framing: Framing = framing
+        self.require_cookie = require_cookie
+        self.accounts: dict[str, dict[str, Any]] = {
+            code: self._account(code, dict(state))
+            for code, state in (accounts or {}).items()
+        }
+        self.models = (
+            [dict(m) for m in models]
+            if models is not None
+            else [get_model(i).to_wire() for i in known_model_ids()]
+        )
         self.requests: list[ReceivedRequest] = []
         self.answers_completed = 0
+        self._script: list[Behaviour] = []
+        self._script_lock = threading.Lock()
+        self._sessions: set[str] = set()
+        self._ssl = ssl_context
         self._port = port
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._closing: asyncio.Event | None = None
 
     @property
     def base_url(self) -> str:
@@ -115,41 +189,230 @@ class LiaobotsEmulator:
             msg = "The emulator is not running; call start() or use it in a with block."
             raise RuntimeError(msg)
         host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._ssl else 'http'}://{host}:{port}"
+
+    # -- scripting -----------------------------------------------------------
+
+    def script(self, *behaviours: Behaviour) -> LiaobotsEmulator:
+        """Queue behaviours; each is used once, by the next request to its path.
+
+        Args:
+            *behaviours: From :mod:`langchain_liaobots.emulator.faults`, in the
+                order they should happen.
+
+        Returns:
+            The emulator, for chaining.
+        """
+        with self._script_lock:
+            self._script.extend(behaviours)
+        return self
+
+    @property
+    def pending(self) -> list[Behaviour]:
+        """The scripted behaviours not used yet, in order."""
+        with self._script_lock:
+            return list(self._script)
+
+    def expire_sessions(self) -> None:
+        """Forget every session cookie issued, as the service did on expiry."""
+        self._sessions.clear()
+
+    def _next_behaviour(self, path: str) -> Behaviour | None:
+        with self._script_lock:
+            for i, behaviour in enumerate(self._script):
+                if behaviour.path == path:
+                    return self._script.pop(i)
+        return None
 
     # -- HTTP handlers -------------------------------------------------------
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
+    def _accepts(self, code: str) -> bool:
+        if not code:
+            return False
+        return (
+            self.auth_codes is None or code in self.auth_codes or code in self.accounts
+        )
+
+    def _account(self, code: str, state: Mapping[str, Any]) -> dict[str, Any]:
+        defaults: dict[str, Any] = {
+            "amount": 0,
+            "authCode": code,
+            "balance": _NEW_ACCOUNT_BALANCE,
+            "gpt4FreeRemain": 3,
+            "link": f"https://liaobots.com/?ref={code[:4]}",
+            "referral": {"amount": 0, "balance": 0},
+            "unlimitedEndTime": 0,
+            "unlimitedAdvancedEndTime": 0,
+        }
+        return {f: state.get(f, defaults[f]) for f in ACCOUNT_FIELDS}
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
+        path = request.path
+        payload: dict[str, Any] | None = None
+        error: str | None = None
         try:
-            payload: dict[str, Any] | None = parse_payload(body)
+            payload = parse_payload(body) if path == CHAT_PATH else json.loads(body)
         except ValueError as exc:
-            self.requests.append(ReceivedRequest(request.path, headers))
-            return web.json_response({"error": str(exc)}, status=400)
-        self.requests.append(ReceivedRequest(request.path, headers, payload))
-        code = headers.get(AUTH_HEADER, "")
-        if not code or (self.auth_codes is not None and code not in self.auth_codes):
+            error = str(exc)
+        if not isinstance(payload, dict):
+            payload = None
+        self.requests.append(ReceivedRequest(path, headers, payload))
+        behaviour = self._next_behaviour(path)
+        if behaviour is not None and not isinstance(behaviour, Answer):
+            return await self._misbehave(request, behaviour)
+        if (
+            self.require_cookie
+            and path != LOGIN_PATH
+            and request.cookies.get(SESSION_COOKIE) not in self._sessions
+        ):
+            return self._html(CAPTCHA_PAGE)
+        if path == LOGIN_PATH:
+            return self._login()
+        if path == MODELS_PATH:
+            return web.json_response(self.models)
+        if path == USER_PATH:
+            return self._user(payload)
+        if payload is None:
+            return web.json_response({"error": error}, status=400)
+        if not self._accepts(headers.get(AUTH_HEADER, "")):
             return web.json_response({"message": "401 Unauthorized"}, status=401)
-        assert payload is not None
-        return await self._stream(request, self.responder(payload).encode())
+        return await self._answer(request, payload, behaviour)
 
-    async def _stream(self, request: web.Request, data: bytes) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"content-type": RAW_CONTENT_TYPE})
+    def _login(self) -> web.Response:
+        token = secrets.token_urlsafe(12)
+        self._sessions.add(token)
+        resp = web.json_response({"code": 200, "msg": "success"})
+        resp.set_cookie(SESSION_COOKIE, token, httponly=True)
+        return resp
+
+    def _user(self, payload: dict[str, Any] | None) -> web.Response:
+        code = payload.get("authcode") if payload is not None else None
+        if not isinstance(code, str):
+            msg = 'the body must be {"authcode": string}'
+            return web.json_response({"error": msg}, status=400)
+        if not code:
+            code = secrets.token_hex(8)
+            self.accounts[code] = self._account(code, {})
+        elif not self._accepts(code):
+            return web.json_response({"message": "401 Unauthorized"}, status=401)
+        return web.json_response(self.accounts.get(code) or self._account(code, {}))
+
+    @staticmethod
+    def _html(page: str) -> web.Response:
+        return web.Response(
+            body=page.encode(), content_type=HTML_CONTENT_TYPE, charset="utf-8"
+        )
+
+    async def _misbehave(
+        self, request: web.Request, behaviour: Behaviour
+    ) -> web.StreamResponse:
+        if isinstance(behaviour, Status):
+            body = behaviour.body
+            return web.Response(
+                status=behaviour.status,
+                body=body.encode() if isinstance(body, str) else body,
+                headers={"content-type": behaviour.content_type, **behaviour.headers},
+            )
+        if isinstance(behaviour, HtmlPage):
+            return self._html(behaviour.page)
+        if isinstance(behaviour, Redirect):
+            return web.Response(
+                status=behaviour.status, headers={"location": behaviour.location}
+            )
+        if isinstance(behaviour, TooManyRequests):
+            return web.json_response(
+                {"code": 200, "msg": "success", "data": TOO_MANY_REQUESTS}
+            )
+        assert isinstance(behaviour, Disconnect)
+        return self._drop(request)
+
+    @staticmethod
+    def _drop(
+        request: web.Request, resp: web.StreamResponse | None = None
+    ) -> web.StreamResponse:
+        """Close the connection at once (mid-body if ``resp`` was prepared)."""
+        if request.transport is not None:
+            request.transport.close()
+        return resp if resp is not None else web.Response()
+
+    async def _stalled_out(self, stall: Stall | None, at: int | None) -> bool:
+        """Stay silent if ``stall`` is due at ``at`` (``None``: before the headers).
+
+        Returns:
+            True if the server began stopping meanwhile.
+        """
+        if stall is None or stall.after != at:
+            return False
+        assert self._closing is not None
+        try:
+            await asyncio.wait_for(self._closing.wait(), stall.seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def _pieces(
+        self, payload: dict[str, Any], fault: Answer | None
+    ) -> tuple[str, list[bytes]]:
+        fault = fault or Answer()
+        framing = fault.framing or ("sse" if isinstance(fault, SseError) else None)
+        framing = framing or self.framing
+        step = fault.piece_bytes or self.piece_bytes
+        text = fault.text if fault.text is not None else self.responder(payload)
+        if framing == "sse":
+            events = [
+                encode_sse({"role": "assistant", "content": text[i : i + step]})
+                for i in range(0, len(text), step)
+            ]
+            return SSE_CONTENT_TYPE, events
+        data = fault.data if fault.data is not None else text.encode()
+        return RAW_CONTENT_TYPE, [data[i : i + step] for i in range(0, len(data), step)]
+
+    async def _answer(
+        self, request: web.Request, payload: dict[str, Any], fault: Answer | None
+    ) -> web.StreamResponse:
+        content_type, pieces = self._pieces(payload, fault)
+        pace = fault.pace if fault is not None and fault.pace is not None else self.pace
+        stall = fault if isinstance(fault, Stall) else None
+        end = len(pieces)
+        if isinstance(fault, (Cut, SseError)):
+            end = min(fault.after, end)
+        if await self._stalled_out(stall, None):
+            return self._drop(request)
+        resp = web.StreamResponse(headers={"content-type": content_type})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
-        step = self.piece_bytes
-        for start in range(0, len(data), step):
-            if start and self.pace:
-                await asyncio.sleep(self.pace)
-            await resp.write(data[start : start + step])
+        if content_type == SSE_CONTENT_TYPE:
+            await resp.write(encode_sse({"role": "assistant"}))  # an event sans text
+        for i in range(end + 1):
+            if await self._stalled_out(stall, i):
+                return self._drop(request, resp)
+            if i == end:
+                break
+            if i and pace:
+                await asyncio.sleep(pace)
+            await resp.write(pieces[i])
+        if isinstance(fault, Cut):
+            return self._drop(request, resp)
+        if isinstance(fault, SseError):
+            error = {
+                "error": True,
+                "res_status": fault.status,
+                "message": fault.message,
+            }
+            await resp.write(encode_sse(error))
+        elif fault is not None and fault.done and content_type == SSE_CONTENT_TYPE:
+            await resp.write(encode_sse(None))
         await resp.write_eof()
-        self.answers_completed += 1
+        if not isinstance(fault, SseError):
+            self.answers_completed += 1
         return resp
 
     def _app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post(CHAT_PATH, self._chat)
+        for path in (CHAT_PATH, USER_PATH, MODELS_PATH, LOGIN_PATH):
+            app.router.add_post(path, self._handle)
         return app
 
     # -- lifecycle -----------------------------------------------------------
@@ -180,12 +443,17 @@ class LiaobotsEmulator:
         assert loop is not None
         assert self._sock is not None
         asyncio.set_event_loop(loop)
+        self._closing = asyncio.Event()
         runner = web.AppRunner(
-            self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self._app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            handler_cancellation=True,
         )
         loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.SockSite(runner, self._sock, backlog=1024).start())
-        self._runner = runner
+        site = web.SockSite(runner, self._sock, backlog=1024, ssl_context=self._ssl)
+        loop.run_until_complete(site.start())
         ready.set()
         loop.run_forever()
         loop.run_until_complete(runner.cleanup())
@@ -195,11 +463,13 @@ class LiaobotsEmulator:
         """Stop serving, close every connection and join the thread."""
         if self._thread is None or self._loop is None:
             return
+        if self._closing is not None:
+            self._loop.call_soon_threadsafe(self._closing.set)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         if self._sock is not None:
             self._sock.close()
-        self._thread = self._loop = self._runner = self._sock = None
+        self._thread = self._loop = self._sock = self._closing = None
 
     def __enter__(self) -> LiaobotsEmulator:
         """Start the server."""

@@ -41,3 +41,21 @@ class TestChatLiaobotsIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "gpt-3.5-turbo"
+
+    # Prompt-based tools and JSON answers (langchain_liaobots.tools/.structured);
+    # the local server's responder follows those instructions.
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True

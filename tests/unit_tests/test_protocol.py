@@ -17,6 +17,7 @@ from langchain_liaobots.protocol import (
     build_request,
     check_limits,
     parse_payload,
+    sign,
 )
 from langchain_liaobots.registry import ModelSpec, get_model
 
@@ -45,19 +46,23 @@ def test_conversation_id_is_fresh_per_request() -> None:
 
 
 def test_headers_derive_origin_and_referer_from_base_url() -> None:
-    headers = build_headers("https://liaobots.com/some/path", "code-1")
+    headers = build_headers("https://liaobots.com/some/path")
     assert headers["origin"] == "https://liaobots.com"
     assert headers["referer"] == "https://liaobots.com/"
-    assert headers["x-auth-code"] == "code-1"
+    assert "x-auth-code" not in headers
     assert headers["content-type"] == "application/json"
     assert headers["user-agent"].startswith("langchain-liaobots/")
 
 
 def test_request_body_round_trips_through_the_servers_parser() -> None:
-    req = build_request("http://127.0.0.1:1", "k", get_model("gpt-4"), "p", MSGS)
+    req = build_request("http://127.0.0.1:1", get_model("gpt-4"), "p", MSGS)
     assert req.url == "http://127.0.0.1:1/api/chat"
     assert parse_payload(req.body)["messages"] == MSGS
-    assert "k" not in repr(req)
+    signed = sign(req, "code-1", "gkp2=s")
+    assert signed.headers["x-auth-code"] == "code-1"
+    assert signed.headers["cookie"] == "gkp2=s"
+    assert "x-auth-code" not in req.headers
+    assert "code-1" not in repr(signed)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,390 @@
+"""Auth state: a given code or an opt-in acquisition in, signed requests out.
+
+:class:`Credentials` is the sans-I/O state of one model's authentication, shared
+by its sync and async transports:
+
+* the auth code, given by the user or acquired from ``POST /api/user`` with
+  ``{"authcode": ""}`` (opt-in) and cached for the model's lifetime;
+* the session cookie jar, filled by the opt-in ``POST /recaptcha/api/login``
+  (and any cookie the service sets later) and kept for the model's lifetime.
+
+The transports ask :meth:`Credentials.next_step` which setup request to send
+(the login, then the acquisition), hand back each answer to
+:meth:`Credentials.complete`, :meth:`~Credentials.sign` every request just
+before sending it, and, when a call fails before any text has streamed, ask
+:meth:`~Credentials.reject` whether a fresh code (on 401/402) or a fresh session
+(on the captcha page) is worth one more try. :meth:`~Credentials.scrub` removes
+the codes from any error message. :func:`parse_account` reads ``/api/user``'s
+answer into an :class:`AccountState`; a "Too many requests" answer is a
+rate-limit error, never a code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from langchain_liaobots.decoding import decode_json
+from langchain_liaobots.errors import (
+    LiaobotsAuthenticationError,
+    LiaobotsCaptchaError,
+    LiaobotsError,
+    LiaobotsOutOfCreditError,
+    LiaobotsRateLimitError,
+    LiaobotsUnexpectedResponseError,
+)
+from langchain_liaobots.protocol import (
+    TOO_MANY_REQUESTS,
+    USER_PATH,
+    Request,
+    build_login_request,
+    build_user_request,
+    sign,
+)
+
+__all__ = [
+    "AccountState",
+    "Credentials",
+    "Referral",
+    "Step",
+    "missing_code_error",
+    "parse_account",
+]
+
+logger = logging.getLogger("langchain_liaobots")
+
+_MIN_SCRUB_LENGTH = 4
+"""Shorter codes are not secrets worth mangling every message for."""
+
+
+class Referral(BaseModel):
+    """The referral part of an account state."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    amount: float | None = None
+    balance: float | None = None
+
+
+class AccountState(BaseModel):
+    """An account's state as ``POST /api/user`` reports it.
+
+    The code itself is a ``SecretStr``: it never shows in ``repr`` or ``str``.
+    Fields the service did not send are ``None``.
+
+    Attributes:
+        auth_code: ``authCode``, the account's code.
+        amount: ``amount``.
+        balance: ``balance``, the remaining credit.
+        gpt4_free_remain: ``gpt4FreeRemain``, free GPT-4 messages left.
+        link: ``link``, the account's referral link.
+        referral: ``referral`` (``amount``, ``balance``).
+        unlimited_end_time: ``unlimitedEndTime``.
+        unlimited_advanced_end_time: ``unlimitedAdvancedEndTime``.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    auth_code: SecretStr = Field(alias="authCode")
+    amount: float | None = None
+    balance: float | None = None
+    gpt4_free_remain: int | None = Field(default=None, alias="gpt4FreeRemain")
+    link: str | None = None
+    referral: Referral | None = None
+    unlimited_end_time: str | float | None = Field(
+        default=None, alias="unlimitedEndTime"
+    )
+    unlimited_advanced_end_time: str | float | None = Field(
+        default=None, alias="unlimitedAdvancedEndTime"
+    )
+
+
+def missing_code_error() -> LiaobotsAuthenticationError:
+    """Return the error for a call that has no auth code and may not acquire one.
+
+    Returns:
+        The error, saying how to provide a code.
+    """
+    return LiaobotsAuthenticationError(
+        "No Liaobots auth code: set the LIAOBOTS_AUTH_CODE environment variable, "
+        "pass ChatLiaobots(auth=...), or opt in to acquiring one with "
+        "ChatLiaobots(acquire_auth_code=True)."
+    )
+
+
+def parse_account(value: Any) -> AccountState:
+    """Read ``/api/user``'s JSON answer.
+
+    Args:
+        value: The parsed JSON body.
+
+    Returns:
+        The account state, its ``authCode`` non-empty.
+
+    Raises:
+        LiaobotsRateLimitError: For the service's ``"Too many requests"``
+            answer (sent with HTTP 200).
+        LiaobotsUnexpectedResponseError: For anything else without a code, or
+            with fields of the wrong type (named, their values never shown).
+    """
+    if isinstance(value, dict) and not value.get("authCode"):
+        data = value.get("data")
+        if isinstance(data, str) and TOO_MANY_REQUESTS.lower() in data.lower():
+            msg = (
+                f"Liaobots answered {USER_PATH} with {TOO_MANY_REQUESTS!r} (HTTP "
+                "200): it is rate limiting auth-code requests. Wait and retry, "
+                "or pass your own auth code."
+            )
+            raise LiaobotsRateLimitError(msg, status_code=200)
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("authCode"), str)
+        or not value["authCode"]
+    ):
+        got = (
+            f"fields {sorted(value)}"
+            if isinstance(value, dict)
+            else f"a JSON {type(value).__name__}"
+        )
+        msg = (
+            f"Liaobots answered {USER_PATH} without an authCode (got {got}); "
+            "check base_url."
+        )
+        raise LiaobotsUnexpectedResponseError(msg, status_code=200)
+    try:
+        return AccountState.model_validate(value)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        msg = (
+            f"Liaobots answered {USER_PATH} with an account state whose field(s) "
+            f"{fields} have an unexpected type."
+        )
+        raise LiaobotsUnexpectedResponseError(msg, status_code=200) from None
+
+
+class Step(NamedTuple):
+    """One setup request a transport must send before the call's own request.
+
+    Attributes:
+        kind: ``"login"`` (the session cookie) or ``"acquire"`` (a new code).
+        request: The request to send, unsigned except for the cookie.
+    """
+
+    kind: Literal["login", "acquire"]
+    request: Request
+
+
+class Credentials:
+    """The auth state of one model: its code, its cookies, and what setup is due.
+
+    Thread-safe: sync threads and event loops may share one instance. The
+    transports serialize the setup steps, so concurrent first calls acquire one
+    code, not one each.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_code: str | None,
+        *,
+        acquire: bool = False,
+        login: bool = False,
+    ) -> None:
+        """Create the state; nothing is sent.
+
+        Args:
+            base_url: The service's base URL (setup requests go there).
+            auth_code: The user's code, if any; it always wins over acquisition.
+            acquire: Whether to acquire a code from ``/api/user`` when none is
+                given, and a fresh one when the service rejects it (401/402).
+            login: Whether to log in to get the session cookie first, and again
+                when the captcha page says the session is gone.
+        """
+        self._base_url = base_url
+        self._given = auth_code or None
+        self._acquire = acquire and self._given is None
+        self._login = login
+        self._acquired: str | None = None
+        self._logged_in = False
+        self._cookies: dict[str, str] = {}
+        self._seen_codes: set[str] = set() if self._given is None else {self._given}
+        self._lock = threading.Lock()
+        self.generation = 0
+        """Bumped whenever the code or the session changes."""
+
+    def __repr__(self) -> str:
+        """Describe the state without the code or the cookies' values."""
+        source = (
+            "given" if self._given else "acquired" if self._acquired else "none yet"
+        )
+        return (
+            f"Credentials(base_url={self._base_url!r}, code={source}, "
+            f"cookies={sorted(self._cookies)})"
+        )
+
+    @property
+    def code(self) -> str | None:
+        """The code to send: the given one, else the acquired one, else ``None``."""
+        return self._given or self._acquired
+
+    @property
+    def can_authenticate(self) -> bool:
+        """Whether a call can carry a code (one is known, or may be acquired)."""
+        return self.code is not None or self._acquire
+
+    def next_step(self) -> Step | None:
+        """Return the setup request due before the next call, if any.
+
+        Returns:
+            The session login (if enabled and not done), then the code
+            acquisition (if enabled and no code is cached), else ``None``.
+        """
+        if self._login and not self._logged_in:
+            return Step("login", self._with_cookie(build_login_request(self._base_url)))
+        if self._acquire and self._acquired is None:
+            return Step(
+                "acquire", self._with_cookie(build_user_request(self._base_url, ""))
+            )
+        return None
+
+    def complete(self, step: Step, body: bytes, status: int) -> None:
+        """Take the answer of a setup step (its cookies are already remembered).
+
+        Args:
+            step: The step that was sent.
+            body: Its answer's body.
+            status: Its answer's (2xx) status.
+
+        Raises:
+            LiaobotsError: If the acquisition's answer holds no code (the
+                "Too many requests" answer is a rate-limit error).
+        """
+        if step.kind == "login":
+            with self._lock:
+                self._logged_in = True
+                self.generation += 1
+            return
+        state = parse_account(decode_json(body, status, USER_PATH))
+        code = state.auth_code.get_secret_value()
+        with self._lock:
+            self._acquired = code
+            self._seen_codes.add(code)
+            self.generation += 1
+        logger.info("Acquired a Liaobots auth code from %s.", USER_PATH)
+
+    def remember(self, set_cookies: Iterable[str]) -> None:
+        """Keep the cookies of an answer from the service (session login only).
+
+        Args:
+            set_cookies: The answer's ``Set-Cookie`` header values.
+        """
+        if not self._login:
+            return
+        jar: SimpleCookie = SimpleCookie()
+        for header in set_cookies:
+            try:
+                jar.load(header)
+            except CookieError:
+                continue
+        if jar:
+            with self._lock:
+                self._cookies.update({name: m.value for name, m in jar.items()})
+
+    def _cookie_header(self) -> str | None:
+        cookies = self._cookies
+        return "; ".join(f"{k}={v}" for k, v in cookies.items()) if cookies else None
+
+    def _with_cookie(self, request: Request) -> Request:
+        return sign(request, None, self._cookie_header())
+
+    def account_request(self) -> Request:
+        """Build ``POST /api/user`` asking for the current code's account state.
+
+        Returns:
+            The request.
+
+        Raises:
+            LiaobotsAuthenticationError: If there is no code.
+        """
+        code = self.code
+        if code is None:
+            raise missing_code_error()
+        return build_user_request(self._base_url, code)
+
+    def sign(self, request: Request) -> tuple[Request, int]:
+        """Add the code and the cookies to a request, just before it is sent.
+
+        Args:
+            request: The unsigned request.
+
+        Returns:
+            The signed request, and the :attr:`generation` it was signed with
+            (hand it back to :meth:`reject` if the request fails).
+        """
+        with self._lock:
+            return (
+                sign(request, self.code, self._cookie_header()),
+                self.generation,
+            )
+
+    def reject(self, error: LiaobotsError, generation: int | None) -> bool:
+        """Decide whether a failure is cured by fresh credentials.
+
+        An acquired code refused with 401/402 is dropped, so the next
+        :meth:`next_step` acquires a new one; a captcha page with the session
+        login on drops the session, so the next step logs in again. A code the
+        user gave is never replaced.
+
+        Args:
+            error: The failure (before any text streamed).
+            generation: The generation the failed request was signed with, or
+                ``None`` if it failed before being signed.
+
+        Returns:
+            True if the call should be tried once more with fresh credentials.
+        """
+        if generation is None:
+            return False
+        auth_failed = isinstance(
+            error, (LiaobotsAuthenticationError, LiaobotsOutOfCreditError)
+        )
+        if auth_failed and self._acquire:
+            with self._lock:
+                if generation == self.generation:
+                    logger.info(
+                        "Liaobots refused the acquired auth code (HTTP %s); "
+                        "acquiring a new one.",
+                        error.status_code,
+                    )
+                    self._acquired = None
+            return True
+        if isinstance(error, LiaobotsCaptchaError) and self._login:
+            with self._lock:
+                if generation == self.generation:
+                    logger.info("Liaobots sent its captcha page; logging in again.")
+                    self._logged_in = False
+                    self._cookies.clear()
+            return True
+        return False
+
+    def scrub(self, error: BaseException) -> None:
+        """Remove every code this state has held from an error's message.
+
+        Args:
+            error: The error to clean, in place.
+        """
+        codes = [c for c in self._seen_codes if len(c) >= _MIN_SCRUB_LENGTH]
+        if not codes:
+            return
+        args = []
+        for arg in error.args:
+            if isinstance(arg, str):
+                for code in codes:
+                    arg = arg.replace(code, "***")
+            args.append(arg)
+        error.args = tuple(args)

@@ -1,0 +1,243 @@
+"""Structured output: a schema in, JSON answers asked for and parsed back out.
+
+Liaobots has no JSON mode, so a JSON answer is asked for in the system prompt
+and the reply parser (:class:`langchain_liaobots.tools.ReplyParser`) keeps only
+the JSON object. This module holds that layer's sans-I/O parts:
+
+* :func:`read_response_format` accepts an OpenAI-style ``response_format``
+  per-call kwarg — ``{"type": "json_schema", "json_schema": {"name", "schema"}}``
+  (what ``langchain.agents.create_agent`` binds for models it believes support
+  native structured output, e.g. ``gpt-4o-free``) or ``{"type": "json_object"}``;
+* :func:`render_answer_instructions` writes the system-prompt section asking for
+  a bare JSON object (with the schema inside ``<json_schema>`` … ``</json_schema>``)
+  and :func:`read_answer_instructions` reads it back (the emulator's side);
+* :func:`structured_output` builds ``with_structured_output``'s runnable for
+  the three methods: ``json_schema`` (the schema is sent), ``json_mode`` (only
+  "answer with JSON" is sent; describe the keys in your prompt) and
+  ``function_calling`` (the schema becomes a forced tool).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.runnables import RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import (
+    convert_to_json_schema,
+    convert_to_openai_tool,
+)
+from langchain_core.utils.pydantic import is_basemodel_subclass
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
+    from langchain_core.runnables import Runnable
+    from pydantic import BaseModel
+
+__all__ = [
+    "JSON_ONLY",
+    "AnswerFormat",
+    "Method",
+    "read_answer_instructions",
+    "read_response_format",
+    "render_answer_instructions",
+    "structured_output",
+]
+
+Method = Literal["json_schema", "json_mode", "function_calling"]
+"""The ways ``with_structured_output`` can ask for structured output."""
+
+JSON_ONLY: Final = (
+    "Give your answer as only a JSON object, with no text before or after it "
+    "and no code fence."
+)
+"""The instruction that asks for a bare JSON answer."""
+
+_SCHEMA_OPEN: Final = "<json_schema>\n"
+_SCHEMA_CLOSE: Final = "\n</json_schema>"
+_METHODS: Final = ("json_schema", "json_mode", "function_calling")
+
+
+@dataclass(frozen=True)
+class AnswerFormat:
+    """A request for a JSON answer.
+
+    Attributes:
+        schema: The JSON Schema the answer must conform to; ``None`` asks for
+            any JSON object (JSON mode).
+    """
+
+    schema: dict[str, Any] | None
+
+
+def read_response_format(value: Any) -> AnswerFormat | None:
+    """Read an OpenAI-style ``response_format`` kwarg.
+
+    Args:
+        value: ``None`` or ``{"type": "text"}`` (plain text),
+            ``{"type": "json_object"}`` (any JSON object) or
+            ``{"type": "json_schema", "json_schema": {"name": ..., "schema":
+            {...}}}`` (an object conforming to the schema).
+
+    Returns:
+        The answer format, or ``None`` for plain text.
+
+    Raises:
+        ValueError: If the value has another shape.
+    """
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return AnswerFormat(schema=None)
+    spec = value.get("json_schema") if kind == "json_schema" else None
+    if isinstance(spec, Mapping) and isinstance(spec.get("schema"), Mapping):
+        return AnswerFormat(schema=dict(spec["schema"]))
+    msg = (
+        f"Unsupported response_format {value!r}: use {{'type': 'json_schema', "
+        "'json_schema': {'name': ..., 'schema': {...}}}, {'type': 'json_object'} "
+        "or {'type': 'text'}."
+    )
+    raise ValueError(msg)
+
+
+def render_answer_instructions(answer: AnswerFormat) -> str:
+    """Render the system-prompt section that asks for a bare JSON answer.
+
+    Args:
+        answer: The requested format.
+
+    Returns:
+        The section.
+    """
+    text = f"# Answer format\n\n{JSON_ONLY}"
+    if answer.schema is None:
+        return text
+    schema = json.dumps(answer.schema, ensure_ascii=False)
+    return (
+        f"{text}\nIt must conform to this JSON Schema:\n"
+        f"{_SCHEMA_OPEN}{schema}{_SCHEMA_CLOSE}"
+    )
+
+
+def read_answer_instructions(prompt: str) -> AnswerFormat | None:
+    """Read back what :func:`render_answer_instructions` wrote into a prompt.
+
+    Args:
+        prompt: A request's system prompt.
+
+    Returns:
+        The requested format, or ``None`` if the prompt asks for no JSON answer.
+    """
+    if JSON_ONLY not in prompt:
+        return None
+    start = prompt.find(_SCHEMA_OPEN)
+    end = prompt.find(_SCHEMA_CLOSE, start + 1)
+    if start < 0 or end < 0:
+        return AnswerFormat(schema=None)
+    try:
+        schema = json.loads(prompt[start + len(_SCHEMA_OPEN) : end])
+    except ValueError:
+        return AnswerFormat(schema=None)
+    return AnswerFormat(schema=schema if isinstance(schema, dict) else None)
+
+
+def _json_schema(schema: dict[str, Any] | type, strict: bool | None) -> dict[str, Any]:
+    """Return the JSON Schema of a Pydantic class, TypedDict or schema dict."""
+    is_function = isinstance(schema, dict) and (
+        "function" in schema or {"name", "parameters"} <= schema.keys()
+    )
+    if isinstance(schema, dict) and not is_function:
+        return schema
+    return convert_to_json_schema(schema, strict=strict)
+
+
+def structured_output(
+    model: BaseChatModel,
+    schema: dict[str, Any] | type,
+    *,
+    method: Method,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+    """Build the runnable behind ``ChatLiaobots.with_structured_output``.
+
+    Args:
+        model: The chat model.
+        schema: A Pydantic class (v1 or v2), a TypedDict, a JSON Schema dict or
+            an OpenAI function dict.
+        method: ``"json_schema"``, ``"json_mode"`` or ``"function_calling"``.
+        include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of
+            raising on a parsing error.
+        strict: Ask for exactly the schema (``additionalProperties: false``);
+            not accepted with ``json_mode``.
+
+    Returns:
+        A runnable from the model's input to a Pydantic instance (for a
+        Pydantic schema) or a dict.
+
+    Raises:
+        ValueError: If ``method`` is unknown, or ``strict`` is given with
+            ``json_mode``.
+    """
+    if method not in _METHODS:
+        msg = f"Unknown method {method!r}; use one of {', '.join(_METHODS)}."
+        raise ValueError(msg)
+    if method == "json_mode" and strict is not None:
+        msg = "strict is not supported with method='json_mode'."
+        raise ValueError(msg)
+    ls_format = {"kwargs": {"method": method}, "schema": schema}
+    is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+    llm: Runnable[LanguageModelInput, Any]
+    parser: Runnable[Any, Any]
+    if method == "function_calling":
+        tool_name = convert_to_openai_tool(schema)["function"]["name"]
+        llm = model.bind_tools(
+            [schema],
+            tool_choice=tool_name,
+            strict=strict,
+            ls_structured_output_format=ls_format,
+        )
+        if is_pydantic:
+            parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+        else:
+            parser = JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+    else:
+        if method == "json_schema":
+            json_schema = _json_schema(schema, strict)
+            spec: dict[str, Any] = {
+                "name": json_schema.get("title", "response"),
+                "schema": json_schema,
+            }
+            if strict is not None:
+                spec["strict"] = strict
+            response_format = {"type": "json_schema", "json_schema": spec}
+        else:
+            response_format = {"type": "json_object"}
+        llm = model.bind(
+            response_format=response_format, ls_structured_output_format=ls_format
+        )
+        parser = (
+            PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+            if is_pydantic
+            else JsonOutputParser()
+        )
+    if not include_raw:
+        return llm | parser
+    parse = RunnablePassthrough.assign(
+        parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+    )
+    no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
+    return RunnableMap(raw=llm) | parse.with_fallbacks(
+        [no_parse], exception_key="parsing_error"
+    )
