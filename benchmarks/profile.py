@@ -1,6 +1,6 @@
 """Profile one peer's streaming loop: where does its client CPU go?
 
-``python -m benchmarks.profile [--peer liaobots|raw|core|openai|aliaobots]
+``python -m benchmarks.profile [--peer liaobots|aliaobots|raw|composed|core|openai]
 [--tool cprofile|pyinstrument] [--pieces N] [--pace S] [--calls N]
 [--concurrency N] [--ttfb S]`` starts the
 benchmark servers in their own process (as ``make bench`` does), streams
@@ -24,6 +24,7 @@ from benchmarks.peers import (
     PROMPT,
     CoreFloor,
     RawLoop,
+    RawLoopModel,
     make_liaobots,
     make_openai,
 )
@@ -47,6 +48,9 @@ def _workload(
             pieces=[text[i : i + PIECE_BYTES] for i in range(0, len(text), PIECE_BYTES)]
         )
         return lambda: list(core.stream(PROMPT))
+    if peer == "composed":
+        composed = RawLoopModel(url=urls["liaobots"])
+        return lambda: list(composed.stream(PROMPT))
     if peer == "openai":
         oai = make_openai(urls["openai"])
         return lambda: list(oai.stream(PROMPT))
@@ -113,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--peer",
         default="liaobots",
-        choices=("liaobots", "aliaobots", "raw", "core", "openai"),
+        choices=("liaobots", "aliaobots", "raw", "composed", "core", "openai"),
     )
     parser.add_argument(
         "--tool", default="cprofile", choices=("cprofile", "pyinstrument", "none")

@@ -1127,6 +1127,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "figures": figures,
         "measurements": raw,
         "seconds": time.perf_counter() - started,
+        "loadavg_at_end": os.getloadavg(),
     }
     json_path = out_dir / "results.json"
     json_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
@@ -1136,7 +1137,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     png = plot(results, out_dir / "results.png")
     _say(f"plot: {png}" if png else "plot: skipped (matplotlib is not installed)")
-    _say(f"total {results['seconds']:.0f} s")
+    _say(
+        f"total {results['seconds']:.0f} s; load avg at the end "
+        f"{results['loadavg_at_end'][0]:.2f} (other work on the machine skews figures)"
+    )
     return results
 
 

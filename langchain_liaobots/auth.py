@@ -147,7 +147,7 @@ def parse_account(value: Any) -> AccountState:
         or not value["authCode"]
     ):
         got = (
-            f"fields {sorted(value)}"
+            f"fields {sorted(value)[:10]}"
             if isinstance(value, dict)
             else f"a JSON {type(value).__name__}"
         )
@@ -213,7 +213,7 @@ class Credentials:
         self._logged_in = False
         self._cookies: dict[str, str] = {}
         self._seen_codes: set[str] = set() if self._given is None else {self._given}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.generation = 0
         """Bumped whenever the code or the session changes."""
 
@@ -296,8 +296,9 @@ class Credentials:
                 self._cookies.update({name: m.value for name, m in jar.items()})
 
     def _cookie_header(self) -> str | None:
-        cookies = self._cookies
-        return "; ".join(f"{k}={v}" for k, v in cookies.items()) if cookies else None
+        with self._lock:
+            cookies = self._cookies
+            return "; ".join(f"{k}={v}" for k, v in cookies.items()) or None
 
     def _with_cookie(self, request: Request) -> Request:
         return sign(request, None, self._cookie_header())
@@ -378,7 +379,8 @@ class Credentials:
         Args:
             error: The error to clean, in place.
         """
-        codes = [c for c in self._seen_codes if len(c) >= _MIN_SCRUB_LENGTH]
+        with self._lock:
+            codes = [c for c in self._seen_codes if len(c) >= _MIN_SCRUB_LENGTH]
         if not codes:
             return
         args = []

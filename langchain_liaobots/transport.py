@@ -82,9 +82,10 @@ def _silence_error(reader: AnswerReader, timeout: float) -> LiaobotsTimeoutError
     )
 
 
-def _send_error(
-    url: str, timeout: float, kind: Literal["timeout", "tls", "connect"], cause: str
-) -> LiaobotsError:
+_Failure = Literal["timeout", "tls", "connect"]
+
+
+def _send_error(url: str, timeout: float, kind: _Failure, cause: str) -> LiaobotsError:
     if kind == "timeout":
         return LiaobotsTimeoutError(
             f"No answer from {url} within {timeout:g} s; check base_url and the "
@@ -92,9 +93,10 @@ def _send_error(
         )
     if kind == "tls":
         return LiaobotsTLSError(
-            f"The TLS handshake with {url} failed ({cause}); the certificate did "
-            "not verify. Fix the certificate or the clock, or point base_url at "
-            "the right host; verify_tls=False is possible but insecure."
+            f"The TLS handshake with {url} failed ({cause}): the certificate did "
+            "not verify, or the host does not speak TLS. Fix the certificate or "
+            "the clock, or point base_url at the right host; verify_tls=False is "
+            "possible but insecure."
         )
     return LiaobotsConnectionError(
         f"Could not reach {url} ({cause}); check base_url and the network."
@@ -110,6 +112,12 @@ def _too_large(what: str) -> LiaobotsUnexpectedResponseError:
 
 def _path(url: str) -> str:
     return urlsplit(url).path
+
+
+def _read_timed_out(exc: requests.RequestException) -> bool:
+    # requests reports a read timeout inside a streamed body as a
+    # ConnectionError wrapping urllib3's ReadTimeoutError.
+    return bool(exc.args) and isinstance(exc.args[0], ReadTimeoutError)
 
 
 class SyncTransport:
@@ -215,9 +223,9 @@ class SyncTransport:
                 if len(data) > _JSON_BODY_LIMIT:
                     raise _too_large(what)
         except requests.RequestException as exc:
-            raise _send_error(
-                resp.url, self.timeout, "connect", type(exc).__name__
-            ) from None
+            kind: _Failure = "timeout" if _read_timed_out(exc) else "connect"
+            cause = type(exc).__name__
+            raise _send_error(resp.url, self.timeout, kind, cause) from None
         return bytes(data)
 
     def _setup(self) -> None:
@@ -292,13 +300,9 @@ class SyncTransport:
                                 yield text
                             if reader.stopped:
                                 return
-                    except requests.ConnectionError as exc:
-                        # requests reports a read timeout inside a streamed body
-                        # as a ConnectionError wrapping urllib3's ReadTimeoutError.
-                        if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                            raise _silence_error(reader, self.timeout) from None
-                        raise _cut_error(reader, type(exc).__name__) from None
                     except requests.RequestException as exc:
+                        if _read_timed_out(exc):
+                            raise _silence_error(reader, self.timeout) from None
                         raise _cut_error(reader, type(exc).__name__) from None
                     tail = reader.finish()
                 if tail:

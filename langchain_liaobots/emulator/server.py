@@ -261,7 +261,7 @@ class LiaobotsEmulator:
         self.requests.append(ReceivedRequest(path, headers, payload))
         behaviour = self._next_behaviour(path)
         if behaviour is not None and not isinstance(behaviour, Answer):
-            return await self._misbehave(request, behaviour)
+            return self._misbehave(request, behaviour)
         if (
             self.require_cookie
             and path != LOGIN_PATH
@@ -305,7 +305,7 @@ class LiaobotsEmulator:
             body=page.encode(), content_type=HTML_CONTENT_TYPE, charset="utf-8"
         )
 
-    async def _misbehave(
+    def _misbehave(
         self, request: web.Request, behaviour: Behaviour
     ) -> web.StreamResponse:
         if isinstance(behaviour, Status):
