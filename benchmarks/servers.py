@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from langchain_liaobots.emulator import LiaobotsEmulator
+from langchain_liaobots.emulator.background import BackgroundServer
 from langchain_liaobots.protocol import CHAT_PATH, RAW_CONTENT_TYPE
 
 __all__ = [
@@ -206,7 +205,7 @@ def _delta(content: str | None, finish: str | None = None) -> dict[str, Any]:
     }
 
 
-class OpenAICompatServer:
+class OpenAICompatServer(BackgroundServer):
     """An OpenAI-compatible streaming chat endpoint on 127.0.0.1 (benchmark only).
 
     ``POST /v1/chat/completions`` answers every request with the scenario's
@@ -222,6 +221,7 @@ class OpenAICompatServer:
         Args:
             scenario: The delivery to emulate.
         """
+        super().__init__()
         self.scenario = scenario
         text = answer_text(scenario.pieces, scenario.piece_bytes)
         step = scenario.piece_bytes
@@ -230,16 +230,11 @@ class OpenAICompatServer:
         ]
         self._head = _event(_delta(""))
         self._tail = _event(_delta(None, "stop")) + b"data: [DONE]\n\n"
-        self._sock: socket.socket | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     @property
-    def base_url(self) -> str:
+    def openai_url(self) -> str:
         """The URL to pass as ``ChatOpenAI(base_url=...)`` (ends in ``/v1``)."""
-        assert self._sock is not None
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}/v1"
+        return self.base_url + "/v1"
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         await request.read()
@@ -261,51 +256,10 @@ class OpenAICompatServer:
         await resp.write_eof()
         return resp
 
-    def start(self) -> OpenAICompatServer:
-        """Bind a free port and serve from a background thread.
-
-        Returns:
-            The running server.
-        """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._sock = sock
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready,), name="openai-compat", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        return self
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        assert self._sock is not None
-        asyncio.set_event_loop(loop)
+    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.SockSite(runner, self._sock, backlog=1024).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    def stop(self) -> None:
-        """Stop serving and join the thread."""
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        if self._sock is not None:
-            self._sock.close()
-        self._thread = self._loop = self._sock = None
+        return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -326,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         oai = OpenAICompatServer(scenario).start()
         emulators.append(emu)
         compat.append(oai)
-        urls[name] = {"liaobots": emu.base_url, "openai": oai.base_url}
+        urls[name] = {"liaobots": emu.base_url, "openai": oai.openai_url}
     print(json.dumps(urls), flush=True)
     try:
         sys.stdin.read()

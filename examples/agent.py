@@ -9,15 +9,13 @@ for, then answers with their results.
 from __future__ import annotations
 
 import json
-import os
-from contextlib import ExitStack
 
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
 from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.emulator import LiaobotsEmulator
+from langchain_liaobots.emulator import real_or_emulated
 
 QUESTION = "What is the weather in Paris, and what is 21 celsius in fahrenheit?"
 
@@ -50,17 +48,8 @@ def describe(node: str, message: BaseMessage) -> str:
 
 def main() -> None:
     """Run the agent on one question and print each step as it completes."""
-    with ExitStack() as stack:
-        if os.environ.get("LIAOBOTS_AUTH_CODE"):
-            llm = ChatLiaobots()
-            print(f"Using the real Liaobots service at {llm.base_url}")
-        else:
-            server = stack.enter_context(LiaobotsEmulator(pace=0.01, piece_bytes=8))
-            llm = ChatLiaobots(base_url=server.base_url, auth="local-demo")
-            print(
-                f"LIAOBOTS_AUTH_CODE is not set: using the local emulator at "
-                f"{server.base_url}"
-            )
+    with real_or_emulated(pace=0.01, piece_bytes=8) as settings:
+        llm = ChatLiaobots(**settings)
         agent = create_agent(
             llm,
             tools=[get_weather, celsius_to_fahrenheit],

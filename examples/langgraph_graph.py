@@ -13,8 +13,6 @@ result.
 
 from __future__ import annotations
 
-import os
-from contextlib import ExitStack
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
@@ -23,7 +21,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.emulator import LiaobotsEmulator
+from langchain_liaobots.emulator import real_or_emulated
 
 QUESTION = "Please multiply 6 by 7."
 
@@ -52,17 +50,8 @@ def build_graph(llm: ChatLiaobots) -> Any:
 
 def main() -> None:
     """Run the graph on one question, printing tokens and tool traffic."""
-    with ExitStack() as stack:
-        if os.environ.get("LIAOBOTS_AUTH_CODE"):
-            llm = ChatLiaobots()
-            print(f"Using the real Liaobots service at {llm.base_url}")
-        else:
-            server = stack.enter_context(LiaobotsEmulator(pace=0.01, piece_bytes=4))
-            llm = ChatLiaobots(base_url=server.base_url, auth="local-demo")
-            print(
-                f"LIAOBOTS_AUTH_CODE is not set: using the local emulator at "
-                f"{server.base_url}"
-            )
+    with real_or_emulated(pace=0.01, piece_bytes=4) as settings:
+        llm = ChatLiaobots(**settings)
         print(f"[user] {QUESTION}")
         inputs = {"messages": [HumanMessage(QUESTION)]}
         answering = False

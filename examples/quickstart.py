@@ -6,29 +6,17 @@ otherwise against an embedded local Liaobots-compatible server; it says which.
 
 from __future__ import annotations
 
-import os
-from contextlib import ExitStack
-
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.emulator import LiaobotsEmulator
+from langchain_liaobots.emulator import real_or_emulated
 
 
 def main() -> None:
     """Build the chain and stream one answer to the terminal."""
-    with ExitStack() as stack:
-        if os.environ.get("LIAOBOTS_AUTH_CODE"):
-            llm = ChatLiaobots()
-            print(f"Using the real Liaobots service at {llm.base_url}")
-        else:
-            server = stack.enter_context(LiaobotsEmulator(pace=0.03, piece_bytes=4))
-            llm = ChatLiaobots(base_url=server.base_url, auth="local-demo")
-            print(
-                f"LIAOBOTS_AUTH_CODE is not set: using the local emulator at "
-                f"{server.base_url}"
-            )
+    with real_or_emulated(pace=0.03, piece_bytes=4) as settings:
+        llm = ChatLiaobots(**settings)
         prompt = ChatPromptTemplate.from_messages(
             [
                 ("system", "You are a concise assistant."),

@@ -13,16 +13,13 @@ deterministic responder fills the schema from the question and tool results.
 
 from __future__ import annotations
 
-import os
-from contextlib import ExitStack
-
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.emulator import LiaobotsEmulator
+from langchain_liaobots.emulator import real_or_emulated
 
 
 class City(BaseModel):
@@ -47,17 +44,7 @@ def get_weather(city: str) -> str:
 
 def main() -> None:
     """Print structured results from each method and each agent strategy."""
-    with ExitStack() as stack:
-        if os.environ.get("LIAOBOTS_AUTH_CODE"):
-            settings: dict[str, str] = {}
-            print("Using the real Liaobots service")
-        else:
-            server = stack.enter_context(LiaobotsEmulator())
-            settings = {"base_url": server.base_url, "auth": "local-demo"}
-            print(
-                f"LIAOBOTS_AUTH_CODE is not set: using the local emulator at "
-                f"{server.base_url}"
-            )
+    with real_or_emulated() as settings:
         llm = ChatLiaobots(**settings)
 
         question = "The city of 'Paris' has 2102650 inhabitants."

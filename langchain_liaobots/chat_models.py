@@ -176,7 +176,8 @@ class ChatLiaobots(BaseChatModel):
     Response metadata:
         The last chunk of a stream (and so the message ``invoke`` returns)
         carries ``{"model_name": "gpt-4", "finish_reason": "stop",
-        "model_provider": "liaobots"}``. The service reports no token usage, so
+        "model_provider": "liaobots"}`` (``finish_reason`` is ``"tool_calls"``
+        when the reply called a tool). The service reports no token usage, so
         there is no ``usage_metadata``.
     """
 
@@ -374,14 +375,14 @@ class ChatLiaobots(BaseChatModel):
         return self._async
 
     @staticmethod
-    def _last_chunk(model_id: str) -> ChatGenerationChunk:
+    def _last_chunk(model_id: str, finish_reason: str) -> ChatGenerationChunk:
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
                 chunk_position="last",
                 response_metadata={
                     "model_name": model_id,
-                    "finish_reason": "stop",
+                    "finish_reason": finish_reason,
                     "model_provider": PROVIDER,
                 },
             )
@@ -399,7 +400,7 @@ class ChatLiaobots(BaseChatModel):
         for text in self._transport().stream_text(request, stops):
             yield from turn.feed(text)
         yield from turn.finish()
-        yield self._last_chunk(model_id)
+        yield self._last_chunk(model_id, turn.finish_reason)
 
     async def _astream(
         self,
@@ -415,7 +416,7 @@ class ChatLiaobots(BaseChatModel):
                 yield chunk
         for chunk in turn.finish():
             yield chunk
-        yield self._last_chunk(model_id)
+        yield self._last_chunk(model_id, turn.finish_reason)
 
     def _generate(
         self,

@@ -65,6 +65,11 @@ class Turn:
         """
         return _chunks(self.parser.feed(text))
 
+    @property
+    def finish_reason(self) -> str:
+        """``"tool_calls"`` if the answer called a tool, else ``"stop"``."""
+        return "tool_calls" if self.parser.calls_made else "stop"
+
     def finish(self) -> Iterator[ChatGenerationChunk]:
         """End the answer.
 

@@ -482,6 +482,11 @@ class ReplyParser:
         self._end = _ObjectEnd()
         self._index = 0
 
+    @property
+    def calls_made(self) -> int:
+        """How many tool calls (valid or not) the reply has produced so far."""
+        return self._index
+
     def feed(self, text: str) -> list[Piece]:
         """Take the next text delta.
 

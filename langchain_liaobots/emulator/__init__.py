@@ -3,9 +3,11 @@
 ``LiaobotsEmulator`` serves the Liaobots endpoints over real HTTP on 127.0.0.1;
 ``python -m langchain_liaobots.emulator --port N`` runs it from a shell. The
 behaviours of :mod:`~langchain_liaobots.emulator.faults` script its failures,
-one request at a time.
+one request at a time. ``real_or_emulated`` picks the real service when
+``LIAOBOTS_AUTH_CODE`` is set, else an embedded emulator.
 """
 
+from langchain_liaobots.emulator.embedded import real_or_emulated
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
     NOT_FOUND_PAGE,
@@ -42,4 +44,5 @@ __all__ = [
     "TooManyRequests",
     "default_responder",
     "parse_fault",
+    "real_or_emulated",
 ]

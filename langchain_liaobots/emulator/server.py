@@ -30,16 +30,15 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import ssl
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from langchain_liaobots.emulator.background import BackgroundServer
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
     Answer,
@@ -94,7 +93,7 @@ class ReceivedRequest:
     payload: dict[str, Any] | None = field(default=None)
 
 
-class LiaobotsEmulator:
+class LiaobotsEmulator(BackgroundServer):
     """A Liaobots-compatible server on 127.0.0.1, run in a background thread.
 
     Use it as a context manager::
@@ -109,6 +108,8 @@ class LiaobotsEmulator:
         answers_completed: How many answers were streamed to their end.
         accounts: The account state of each known code (``/api/user``).
     """
+
+    thread_name = "liaobots-emulator"
 
     def __init__(
         self,
@@ -145,6 +146,7 @@ class LiaobotsEmulator:
         Raises:
             ValueError: If ``piece_bytes`` < 1 or ``pace`` < 0.
         """
+        super().__init__(port=port, ssl_context=ssl_context)
         if piece_bytes < 1:
             msg = f"piece_bytes must be at least 1, got {piece_bytes}."
             raise ValueError(msg)
@@ -171,25 +173,6 @@ class LiaobotsEmulator:
         self._script: list[Behaviour] = []
         self._script_lock = threading.Lock()
         self._sessions: set[str] = set()
-        self._ssl = ssl_context
-        self._port = port
-        self._sock: socket.socket | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._closing: asyncio.Event | None = None
-
-    @property
-    def base_url(self) -> str:
-        """The URL to pass as ``ChatLiaobots(base_url=...)``.
-
-        Raises:
-            RuntimeError: If the server is not running.
-        """
-        if self._sock is None:
-            msg = "The emulator is not running; call start() or use it in a with block."
-            raise RuntimeError(msg)
-        host, port = self._sock.getsockname()[:2]
-        return f"{'https' if self._ssl else 'http'}://{host}:{port}"
 
     # -- scripting -----------------------------------------------------------
 
@@ -345,9 +328,9 @@ class LiaobotsEmulator:
         """
         if stall is None or stall.after != at:
             return False
-        assert self._closing is not None
+        assert self.closing is not None
         try:
-            await asyncio.wait_for(self._closing.wait(), stall.seconds)
+            await asyncio.wait_for(self.closing.wait(), stall.seconds)
         except asyncio.TimeoutError:
             return False
         return True
@@ -414,72 +397,3 @@ class LiaobotsEmulator:
         for path in (CHAT_PATH, USER_PATH, MODELS_PATH, LOGIN_PATH):
             app.router.add_post(path, self._handle)
         return app
-
-    # -- lifecycle -----------------------------------------------------------
-
-    def start(self) -> LiaobotsEmulator:
-        """Bind the port and serve from a background thread.
-
-        Returns:
-            The running emulator.
-        """
-        if self._thread is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self._port))
-        self._sock = sock
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready,), name="liaobots-emulator", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-        return self
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        assert self._sock is not None
-        asyncio.set_event_loop(loop)
-        self._closing = asyncio.Event()
-        runner = web.AppRunner(
-            self._app(),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=1.0,
-            handler_cancellation=True,
-        )
-        loop.run_until_complete(runner.setup())
-        site = web.SockSite(runner, self._sock, backlog=1024, ssl_context=self._ssl)
-        loop.run_until_complete(site.start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    def stop(self) -> None:
-        """Stop serving, close every connection and join the thread."""
-        if self._thread is None or self._loop is None:
-            return
-        if self._closing is not None:
-            self._loop.call_soon_threadsafe(self._closing.set)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        if self._sock is not None:
-            self._sock.close()
-        self._thread = self._loop = self._sock = self._closing = None
-
-    def __enter__(self) -> LiaobotsEmulator:
-        """Start the server."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()

@@ -67,6 +67,7 @@ def check_agent_transcript(messages: list[Any]) -> None:
         ("get_weather", {"city": "Paris"}),
         ("celsius_to_fahrenheit", {"celsius": 21}),
     ]
+    assert calls.response_metadata["finish_reason"] == "tool_calls"
     assert isinstance(weather, ToolMessage)
     assert weather.content == "Sunny, 21 °C in Paris"
     assert isinstance(fahrenheit, ToolMessage)
@@ -74,6 +75,7 @@ def check_agent_transcript(messages: list[Any]) -> None:
     assert isinstance(final, AIMessage)
     assert final.content == ANSWER
     assert final.tool_calls == []
+    assert final.response_metadata["finish_reason"] == "stop"
 
 
 def test_create_agent_runs_two_tools_to_an_answer(

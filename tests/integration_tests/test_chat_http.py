@@ -192,3 +192,20 @@ def test_secret_never_in_repr_params_or_dump(llm: ChatLiaobots) -> None:
     assert "s3cr3t-code" not in str(llm._identifying_params)
     assert "s3cr3t-code" not in json.dumps(dumpd(llm))
     assert "s3cr3t-code" not in str(llm._get_ls_params())
+
+
+def test_real_or_emulated_picks_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_liaobots.emulator import real_or_emulated
+
+    said: list[str] = []
+    monkeypatch.delenv("LIAOBOTS_AUTH_CODE", raising=False)
+    with real_or_emulated(announce=said.append) as settings:
+        assert set(settings) == {"base_url", "auth"}
+        assert ChatLiaobots(**settings).invoke("offline").content == "You said: offline"
+    assert said[0].startswith("LIAOBOTS_AUTH_CODE is not set: using the local emulator")
+    monkeypatch.setenv("LIAOBOTS_AUTH_CODE", "real-code")
+    monkeypatch.setenv("LIAOBOTS_BASE_URL", "https://liaobots.example")
+    with real_or_emulated(announce=said.append) as settings:
+        assert settings == {}
+    assert said[1] == "Using the real Liaobots service at https://liaobots.example"
+    assert "real-code" not in " ".join(said)
