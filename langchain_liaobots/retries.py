@@ -104,10 +104,13 @@ class CallRetries:
     def delay_after(
         self, error: LiaobotsError, *, started: bool, generation: int | None
     ) -> float | None:
-        """Decide what follows a failure.
+        """Decide what follows a failure, after scrubbing the auth code from it.
+
+        The error's message is cleaned first (in case the service echoed the
+        code), so neither the retry log line nor the raised error can carry it.
 
         Args:
-            error: The failure.
+            error: The failure; its message is scrubbed in place.
             started: Whether any of the answer had arrived (then it is raised).
             generation: The credentials' generation the failed request was
                 signed with, or ``None`` if it failed before being signed.
@@ -115,6 +118,7 @@ class CallRetries:
         Returns:
             Seconds to wait before trying again, or ``None`` to raise.
         """
+        self._credentials.scrub(error)
         if started:
             return None
         # Stale credentials are dropped even when this call may not try again,

@@ -265,7 +265,6 @@ class SyncTransport:
                     body = self._read_body(resp, what)
                 return parse(decode_json(body, resp.status_code, what))
             except LiaobotsError as err:
-                self.credentials.scrub(err)
                 delay = retries.delay_after(err, started=False, generation=generation)
                 if delay is None:
                     raise
@@ -309,7 +308,6 @@ class SyncTransport:
                     yield tail
                 return
             except LiaobotsError as err:
-                self.credentials.scrub(err)
                 started = reader is not None and reader.started
                 delay = retries.delay_after(err, started=started, generation=generation)
                 if delay is None:
@@ -494,7 +492,6 @@ class AsyncTransport:
                 body = await self._read_body(resp, what)
                 return parse(decode_json(body, resp.status, what))
             except LiaobotsError as err:
-                self.credentials.scrub(err)
                 delay = retries.delay_after(err, started=False, generation=generation)
                 if delay is None:
                     raise
@@ -551,7 +548,6 @@ class AsyncTransport:
                     yield tail
                 return
             except LiaobotsError as err:
-                self.credentials.scrub(err)
                 started = reader is not None and reader.started
                 delay = retries.delay_after(err, started=started, generation=generation)
                 if delay is None:
