@@ -144,7 +144,20 @@ class RawAsyncLoop:
             self._session = None
 
 
-class CoreFloor(BaseChatModel):
+class _StreamedModel(BaseChatModel):
+    """A peer whose ``invoke`` concatenates its ``_stream``, as ChatLiaobots does."""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, **kwargs))
+
+
+class CoreFloor(_StreamedModel):
     """A chat model that yields ready-made text pieces with no I/O at all.
 
     Its ``stream()`` cost is langchain-core's per-chunk machinery plus building
@@ -167,15 +180,6 @@ class CoreFloor(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         for piece in self.pieces:
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, **kwargs))
 
 
 class PacedCoreFloor(CoreFloor):
@@ -216,7 +220,7 @@ def paced_sleeps(pieces: list[str], pace: float) -> Iterator[str]:
         yield piece
 
 
-class RawLoopModel(BaseChatModel):
+class RawLoopModel(_StreamedModel):
     """The least a ``requests`` integration can be: the seed's loop in core.
 
     Its ``_stream`` is :class:`RawLoop` with each decoded chunk wrapped in an
@@ -245,15 +249,6 @@ class RawLoopModel(BaseChatModel):
             self._loop = RawLoop(self.url)
         for text in self._loop.stream():
             yield ChatGenerationChunk(message=AIMessageChunk(content=text))
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, **kwargs))
 
 
 class ThreadedLiaobots(ChatLiaobots):
