@@ -51,16 +51,20 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_liaobots.auth import (
+from langchain_liaobots.errors import LiaobotsSecurityWarning
+from langchain_liaobots.prompt.messages import to_wire
+from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.structured import Method, structured_output
+from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
+from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
+from langchain_liaobots.transport.drivers import AsyncTransport, SyncTransport
+from langchain_liaobots.wire.auth import (
     AccountState,
     Credentials,
     missing_code_error,
     parse_account,
 )
-from langchain_liaobots.errors import LiaobotsSecurityWarning
-from langchain_liaobots.messages import to_wire
-from langchain_liaobots.prompting import plan_turn
-from langchain_liaobots.protocol import (
+from langchain_liaobots.wire.request import (
     DEFAULT_PROMPT,
     BodyFormat,
     Request,
@@ -69,10 +73,6 @@ from langchain_liaobots.protocol import (
     is_loopback,
     origin_of,
 )
-from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
-from langchain_liaobots.structured import Method, structured_output
-from langchain_liaobots.tools import function_of, normalize_tool_choice
-from langchain_liaobots.transport import AsyncTransport, SyncTransport
 
 __all__ = ["ChatLiaobots"]
 

@@ -3,10 +3,10 @@
 :class:`LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
 TLS with an ``ssl_context``) from a background thread with its own event loop
 (aiohttp's server), using the client's own wire definitions
-(:mod:`langchain_liaobots.protocol`):
+(:mod:`langchain_liaobots.wire.request`):
 
 * ``POST /api/chat`` — checked with
-  :func:`~langchain_liaobots.protocol.parse_payload` (either body shape): a
+  :func:`~langchain_liaobots.wire.request.parse_payload` (either body shape): a
   malformed body gets 400 with a JSON ``{"error": ...}`` saying what is wrong, a
   missing or refused auth code gets 401 ``{"message": "401 Unauthorized"}``. A
   valid request is answered by the responder and streamed with chunked transfer
@@ -54,7 +54,8 @@ from langchain_liaobots.emulator.faults import (
     TooManyRequests,
 )
 from langchain_liaobots.emulator.responder import Responder, default_responder
-from langchain_liaobots.protocol import (
+from langchain_liaobots.registry import get_model, known_model_ids
+from langchain_liaobots.wire.request import (
     ACCOUNT_FIELDS,
     AUTH_HEADER,
     CHAT_PATH,
@@ -69,7 +70,6 @@ from langchain_liaobots.protocol import (
     encode_sse,
     parse_payload,
 )
-from langchain_liaobots.registry import get_model, known_model_ids
 
 __all__ = ["LiaobotsEmulator", "ReceivedRequest"]
 

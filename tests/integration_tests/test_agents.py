@@ -16,8 +16,8 @@ from typing_extensions import TypedDict
 
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.emulator import LiaobotsEmulator
-from langchain_liaobots.structured import read_answer_instructions
-from langchain_liaobots.tools import (
+from langchain_liaobots.prompt.structured import read_answer_instructions
+from langchain_liaobots.prompt.tools import (
     MUST_CALL_ANY,
     read_tool_instructions,
     read_tool_result,

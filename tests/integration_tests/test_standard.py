@@ -42,7 +42,7 @@ class TestChatLiaobotsIntegration(ChatModelIntegrationTests):
     def model_override_value(self) -> str:
         return "gpt-3.5-turbo"
 
-    # Prompt-based tools and JSON answers (langchain_liaobots.tools/.structured);
+    # Prompt-based tools and JSON answers (langchain_liaobots.prompt.tools/.structured);
     # the local server's responder follows those instructions.
     @property
     def has_tool_calling(self) -> bool:

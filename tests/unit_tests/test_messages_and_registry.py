@@ -12,7 +12,7 @@ from langchain_core.messages import (
 )
 
 from langchain_liaobots import ModelSpec, get_model, known_model_ids, register_model
-from langchain_liaobots.messages import to_wire
+from langchain_liaobots.prompt.messages import to_wire
 
 
 def test_roles_and_system_prompts() -> None:

@@ -27,11 +27,11 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_liaobots.auth import parse_account
-from langchain_liaobots.decoding import AnswerReader, StopScanner, decode_json
 from langchain_liaobots.errors import LiaobotsError, LiaobotsRedirectError
-from langchain_liaobots.messages import to_wire
-from langchain_liaobots.protocol import (
+from langchain_liaobots.prompt.messages import to_wire
+from langchain_liaobots.registry import ModelSpec
+from langchain_liaobots.wire.auth import parse_account
+from langchain_liaobots.wire.request import (
     Request,
     build_request,
     encode_sse,
@@ -39,8 +39,8 @@ from langchain_liaobots.protocol import (
     parse_payload,
     same_origin,
 )
-from langchain_liaobots.registry import ModelSpec
-from langchain_liaobots.retries import parse_retry_after
+from langchain_liaobots.wire.response import AnswerReader, StopScanner, decode_json
+from langchain_liaobots.wire.retries import parse_retry_after
 
 SHORT_EXAMPLES = 60
 LONG_EXAMPLES = 10_000

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from langchain_core.exceptions import ContextOverflowError
 
-from langchain_liaobots.decoding import AnswerReader, StopScanner
 from langchain_liaobots.errors import LiaobotsHTMLPageError, LiaobotsOutOfCreditError
-from langchain_liaobots.protocol import (
+from langchain_liaobots.registry import ModelSpec, get_model
+from langchain_liaobots.wire.request import (
     DEFAULT_PROMPT,
     build_headers,
     build_payload,
@@ -19,7 +19,7 @@ from langchain_liaobots.protocol import (
     parse_payload,
     sign,
 )
-from langchain_liaobots.registry import ModelSpec, get_model
+from langchain_liaobots.wire.response import AnswerReader, StopScanner
 
 MSGS = [{"role": "user", "content": "hi"}]
 

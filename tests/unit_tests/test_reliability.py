@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from langchain_core.exceptions import ModelRateLimitError
 
-from langchain_liaobots.auth import Credentials, Step
 from langchain_liaobots.emulator.faults import (
     Answer,
     Cut,
@@ -31,14 +30,15 @@ from langchain_liaobots.errors import (
     LiaobotsUnexpectedResponseError,
     error_for_status,
 )
-from langchain_liaobots.protocol import (
+from langchain_liaobots.wire.auth import Credentials, Step
+from langchain_liaobots.wire.request import (
     USER_PATH,
     Request,
     follow_redirect,
     is_loopback,
     same_origin,
 )
-from langchain_liaobots.retries import CallRetries, parse_retry_after, retry_delay
+from langchain_liaobots.wire.retries import CallRetries, parse_retry_after, retry_delay
 
 
 @pytest.mark.parametrize(

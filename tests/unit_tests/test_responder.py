@@ -11,8 +11,8 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from langchain_liaobots.emulator import default_responder
-from langchain_liaobots.messages import to_wire
-from langchain_liaobots.prompting import plan_turn
+from langchain_liaobots.prompt.messages import to_wire
+from langchain_liaobots.prompt.prompting import plan_turn
 
 
 @tool

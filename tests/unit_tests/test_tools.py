@@ -20,16 +20,16 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.messages import to_wire
-from langchain_liaobots.prompting import plan_turn
-from langchain_liaobots.structured import (
+from langchain_liaobots.prompt.messages import to_wire
+from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.structured import (
     JSON_ONLY,
     AnswerFormat,
     read_answer_instructions,
     read_response_format,
     render_answer_instructions,
 )
-from langchain_liaobots.tools import (
+from langchain_liaobots.prompt.tools import (
     MUST_CALL_ANY,
     ReplyParser,
     ToolResult,

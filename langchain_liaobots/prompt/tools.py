@@ -2,7 +2,7 @@
 
 Liaobots has no native tool calling, so everything travels as text. This module
 is the sans-I/O core of that layer (pure functions and one state machine, no
-sockets), used by :mod:`langchain_liaobots.prompting` for every call:
+sockets), used by :mod:`langchain_liaobots.prompt.prompting` for every call:
 
 * **tools in** — :func:`normalize_tool_choice` and :func:`render_tool_instructions`
   describe the tools (OpenAI function schemas inside ``<tools>`` … ``</tools>``),
@@ -10,7 +10,7 @@ sockets), used by :mod:`langchain_liaobots.prompting` for every call:
   ``tool_choice`` rule for the system prompt;
 * **history in** — :func:`render_ai` writes an assistant's earlier tool calls in
   that reply format and :func:`render_tool_result` writes a ``ToolMessage`` as a
-  ``<tool_result …>`` block (both called by :mod:`langchain_liaobots.messages`);
+  ``<tool_result …>`` block (both called by :mod:`langchain_liaobots.prompt.messages`);
 * **reply out** — :class:`ReplyParser` turns the answer's text deltas into text
   pieces and tool-call chunks as they arrive. Plain text streams at once; only a
   possible call opening (``{"tool_calls"``, ``{"name"``, or a code fence holding

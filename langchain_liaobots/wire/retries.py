@@ -8,7 +8,7 @@ Pure decisions shared by both transports (the waiting itself is theirs):
   within ``timeout`` of the last byte received), nor is anything else;
 * :class:`CallRetries` is the state of one call: it refuses everything once the
   answer has started (no text is ever duplicated), and grants one extra try
-  with fresh credentials when :meth:`~langchain_liaobots.auth.Credentials.reject`
+  with fresh credentials when :meth:`~langchain_liaobots.wire.auth.Credentials.reject`
   says they cure the failure.
 
 Each decision to retry is logged on the ``langchain_liaobots`` logger at INFO.
@@ -21,8 +21,8 @@ import random
 import time
 from email.utils import parsedate_to_datetime
 
-from langchain_liaobots.auth import Credentials
 from langchain_liaobots.errors import LiaobotsError, LiaobotsTimeoutError
+from langchain_liaobots.wire.auth import Credentials
 
 __all__ = ["CallRetries", "parse_retry_after", "retry_delay"]
 

@@ -6,13 +6,13 @@ which takes the kwargs that :meth:`ChatLiaobots.bind_tools` and
 ``response_format``) off the call and returns a :class:`Turn`:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
-  instructions (the tools and reply format of :mod:`langchain_liaobots.tools`,
-  the JSON answer format of :mod:`langchain_liaobots.structured`); when the
+  instructions (the tools and reply format of :mod:`langchain_liaobots.prompt.tools`,
+  the JSON answer format of :mod:`langchain_liaobots.prompt.structured`); when the
   conversation has no system message the model's default prompt is kept first;
 * ``kwargs`` — the remaining per-call options (``model``, …);
 * :meth:`Turn.feed` / :meth:`Turn.finish` — the answer's text deltas in,
   ``ChatGenerationChunk`` s out, through one
-  :class:`~langchain_liaobots.tools.ReplyParser`.
+  :class:`~langchain_liaobots.prompt.tools.ReplyParser`.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -32,7 +32,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_liaobots import structured, tools
+from langchain_liaobots.prompt import structured, tools
 
 __all__ = ["PLAN_KWARGS", "Turn", "plan_turn"]
 

@@ -1,7 +1,7 @@
 """Structured output: a schema in, JSON answers asked for and parsed back out.
 
 Liaobots has no JSON mode, so a JSON answer is asked for in the system prompt
-and the reply parser (:class:`langchain_liaobots.tools.ReplyParser`) keeps only
+and the reply parser (:class:`langchain_liaobots.prompt.tools.ReplyParser`) keeps only
 the JSON object. This module holds that layer's sans-I/O parts:
 
 * :func:`read_response_format` accepts an OpenAI-style ``response_format``

@@ -19,7 +19,7 @@ definitions of the wire format:
   a validated payload dict out, or a ``ValueError`` saying what is wrong;
   :func:`encode_sse` is the server's side of the SSE framing.
 
-The response side (bytes in, text out) is :mod:`langchain_liaobots.decoding`.
+The response side (bytes in, text out) is :mod:`langchain_liaobots.wire.response`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from langchain_liaobots.decoding import decode_json
 from langchain_liaobots.errors import (
     LiaobotsAuthenticationError,
     LiaobotsCaptchaError,
@@ -38,7 +37,7 @@ from langchain_liaobots.errors import (
     LiaobotsRateLimitError,
     LiaobotsUnexpectedResponseError,
 )
-from langchain_liaobots.protocol import (
+from langchain_liaobots.wire.request import (
     TOO_MANY_REQUESTS,
     USER_PATH,
     Request,
@@ -46,6 +45,7 @@ from langchain_liaobots.protocol import (
     build_user_request,
     sign,
 )
+from langchain_liaobots.wire.response import decode_json
 
 __all__ = [
     "AccountState",

@@ -13,7 +13,7 @@ LangChain message list into that pair:
 * an ``AIMessage``'s tool calls follow its text in the reply format the model
   was asked to use (``{"tool_calls": [...]}``), and a ``ToolMessage`` becomes a
   ``user`` turn holding a ``<tool_result name=… id=… status=…>`` block — both
-  rendered by :mod:`langchain_liaobots.tools`.
+  rendered by :mod:`langchain_liaobots.prompt.tools`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_liaobots import tools
+from langchain_liaobots.prompt import tools
 
 __all__ = ["WireMessage", "content_text", "to_wire"]
 

@@ -1,4 +1,4 @@
-"""Transports: a :class:`~langchain_liaobots.protocol.Request` in, answer text out.
+"""Transports: a :class:`~langchain_liaobots.wire.request.Request` in, answer text out.
 
 Two thin shells over the sans-I/O core, differing only in I/O:
 
@@ -7,14 +7,14 @@ Two thin shells over the sans-I/O core, differing only in I/O:
   event loop (aiohttp is imported on first async use only).
 
 For every call both do the same: send the setup steps the
-:class:`~langchain_liaobots.auth.Credentials` ask for (session login, auth-code
+:class:`~langchain_liaobots.wire.auth.Credentials` ask for (session login, auth-code
 acquisition; one at a time), sign the request, POST it (following only the
-same-origin redirects :func:`~langchain_liaobots.protocol.follow_redirect`
+same-origin redirects :func:`~langchain_liaobots.wire.request.follow_redirect`
 allows), map HTTP and network failures to the typed errors of
 :mod:`langchain_liaobots.errors`, and feed each piece of the body to an
-:class:`~langchain_liaobots.decoding.AnswerReader` the moment it arrives,
+:class:`~langchain_liaobots.wire.response.AnswerReader` the moment it arrives,
 yielding the text it returns. A failure is retried only as
-:class:`~langchain_liaobots.retries.CallRetries` allows: before the answer has
+:class:`~langchain_liaobots.wire.retries.CallRetries` allows: before the answer has
 started, never after, so no text is duplicated; a failure after the answer
 started carries ``partial_text``. ``timeout`` bounds connecting and every
 silence while reading. ``fetch_json`` does the same for the small JSON
@@ -36,8 +36,6 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from langchain_liaobots.auth import Credentials
-from langchain_liaobots.decoding import AnswerReader, decode_json
 from langchain_liaobots.errors import (
     LiaobotsConnectionError,
     LiaobotsError,
@@ -47,8 +45,10 @@ from langchain_liaobots.errors import (
     LiaobotsUnexpectedResponseError,
     error_for_status,
 )
-from langchain_liaobots.protocol import REDIRECT_STATUSES, Request, follow_redirect
-from langchain_liaobots.retries import CallRetries, parse_retry_after
+from langchain_liaobots.wire.auth import Credentials
+from langchain_liaobots.wire.request import REDIRECT_STATUSES, Request, follow_redirect
+from langchain_liaobots.wire.response import AnswerReader, decode_json
+from langchain_liaobots.wire.retries import CallRetries, parse_retry_after
 
 if TYPE_CHECKING:
     import aiohttp

@@ -29,7 +29,7 @@ from langchain_liaobots.errors import (
     error_for_status,
     excerpt,
 )
-from langchain_liaobots.protocol import (
+from langchain_liaobots.wire.request import (
     CAPTCHA_MARKERS,
     HTML_CONTENT_TYPE,
     SSE_CONTENT_TYPE,

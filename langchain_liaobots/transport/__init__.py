@@ -1,0 +1,1 @@
+"""I/O: the drivers that perform an exchange's steps, and the owner of clients."""
