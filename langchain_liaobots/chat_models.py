@@ -15,9 +15,10 @@ share one path; ``_astream`` is native asyncio over the same core.
 
 from __future__ import annotations
 
-import threading
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,11 +46,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
 )
+from typing_extensions import Self
 
 from langchain_liaobots.errors import LiaobotsSecurityWarning
 from langchain_liaobots.prompt.messages import to_wire
@@ -57,13 +58,15 @@ from langchain_liaobots.prompt.prompting import plan_turn
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
-from langchain_liaobots.transport.drivers import AsyncTransport, SyncTransport
+from langchain_liaobots.transport.clients import CLIENTS, Client, ClientKey, code_digest
+from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
+from langchain_liaobots.wire import exchange
 from langchain_liaobots.wire.auth import (
     AccountState,
-    Credentials,
     missing_code_error,
     parse_account,
 )
+from langchain_liaobots.wire.exchange import Exchange
 from langchain_liaobots.wire.request import (
     DEFAULT_PROMPT,
     BodyFormat,
@@ -77,9 +80,6 @@ from langchain_liaobots.wire.request import (
 __all__ = ["ChatLiaobots"]
 
 PROVIDER = "liaobots"
-
-_LAZY_LOCK = threading.Lock()
-"""Guards the lazy creation of each instance's credentials and transports."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -236,14 +236,28 @@ class ChatLiaobots(BaseChatModel):
     the cookie jar for this instance, and log in again, once per call, when the
     captcha page arrives."""
 
+    proxy: str | None = Field(default_factory=from_env("LIAOBOTS_PROXY", default=None))
+    """A proxy URL for both paths (``http://host:port``; HTTPS goes through
+    ``CONNECT``). Defaults to ``LIAOBOTS_PROXY``; when unset, the standard
+    ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` apply to both paths."""
+
+    default_headers: dict[str, str] | None = None
+    """Extra headers sent with every request (e.g. a gateway's key). Headers the
+    protocol owns (``x-auth-code``, ``content-type``, ``cookie``, ...) are
+    refused."""
+
+    http_client: Any | None = Field(default=None, exclude=True)
+    """A ``requests.Session`` the application owns (mounted adapters, its own
+    certificates); used for the sync path and never closed by the model."""
+
+    http_async_client: Any | None = Field(default=None, exclude=True)
+    """An ``aiohttp.ClientSession`` the application owns, used for the async
+    path (in its own event loop) and never closed by the model."""
+
     body_format: BodyFormat = "2023"
     """The chat body: ``"2023"`` (the specified ``model`` object) or ``"2025"``
     (``models: [{"modelId", "provider"}]`` and ``search: "false"``; the model's
     registry entry needs a ``provider``)."""
-
-    _sync: SyncTransport | None = PrivateAttr(default=None)
-    _async: AsyncTransport | None = PrivateAttr(default=None)
-    _creds: Credentials | None = PrivateAttr(default=None)
 
     @field_validator("base_url")
     @classmethod
@@ -318,6 +332,7 @@ class ChatLiaobots(BaseChatModel):
 
     def _request(
         self,
+        client: Client,
         messages: Sequence[BaseMessage],
         stop: list[str] | None,
         kwargs: dict[str, Any],
@@ -325,7 +340,7 @@ class ChatLiaobots(BaseChatModel):
         """Turn messages and per-call options into a request; nothing is sent."""
         model_id = kwargs.get("model", self.model)
         spec = get_model(model_id)
-        if not self._credentials().can_authenticate:
+        if not client.credentials.can_authenticate:
             raise missing_code_error()
         prompt, wire = to_wire(messages, self.prompt)
         request = build_request(
@@ -334,45 +349,45 @@ class ChatLiaobots(BaseChatModel):
         stops = stop if stop is not None else (self.stop or [])
         return request, stops, model_id
 
-    def _credentials(self) -> Credentials:
-        """The auth state shared by both transports (the code is added at send)."""
-        if self._creds is None:
-            with _LAZY_LOCK:
-                if self._creds is None:
-                    code = self.auth.get_secret_value() if self.auth else None
-                    self._creds = Credentials(
-                        self.base_url,
-                        code,
-                        acquire=self.acquire_auth_code,
-                        login=self.session_login,
-                    )
-        return self._creds
+    def _client(self) -> Client:
+        """The pooled client of this call's settings and process.
 
-    def _transport(self) -> SyncTransport:
-        if self._sync is None:
-            credentials = self._credentials()
-            with _LAZY_LOCK:
-                if self._sync is None:
-                    self._sync = SyncTransport(
-                        credentials=credentials,
-                        timeout=self.timeout,
-                        max_retries=self.max_retries,
-                        verify=self.verify_tls,
-                    )
-        return self._sync
+        Looked up on every call, so a copy with other settings, or a forked
+        child, never uses another's connections or credentials.
+        """
+        code = self.auth.get_secret_value() if self.auth else None
+        key = ClientKey(
+            pid=os.getpid(),
+            base_url=self.base_url,
+            code=code_digest(code),
+            acquire=self.acquire_auth_code,
+            login=self.session_login,
+            timeout=self.timeout,
+            verify=self.verify_tls,
+            proxy=self.proxy,
+            headers=tuple(sorted((self.default_headers or {}).items())),
+            http_client=self.http_client,
+            http_async_client=self.http_async_client,
+        )
+        return CLIENTS.get(key, code)
 
-    def _atransport(self) -> AsyncTransport:
-        if self._async is None:
-            credentials = self._credentials()
-            with _LAZY_LOCK:
-                if self._async is None:
-                    self._async = AsyncTransport(
-                        credentials=credentials,
-                        timeout=self.timeout,
-                        max_retries=self.max_retries,
-                        verify=self.verify_tls,
-                    )
-        return self._async
+    def _chat(
+        self,
+        client: Client,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[Exchange, str]:
+        """Build the exchange of one chat call; nothing is sent yet."""
+        request, stops, model_id = self._request(client, messages, stop, kwargs)
+        flow = exchange.chat(
+            request,
+            client.credentials,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            stop=stops,
+        )
+        return flow, model_id
 
     @staticmethod
     def _last_chunk(model_id: str, finish_reason: str) -> ChatGenerationChunk:
@@ -396,8 +411,9 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         turn = plan_turn(messages, self.prompt, kwargs)
-        request, stops, model_id = self._request(turn.messages, stop, turn.kwargs)
-        for text in self._transport().stream_text(request, stops):
+        client = self._client()
+        flow, model_id = self._chat(client, turn.messages, stop, turn.kwargs)
+        for text in SyncDriver(client).run(flow):
             yield from turn.feed(text)
         yield from turn.finish()
         yield self._last_chunk(model_id, turn.finish_reason)
@@ -410,8 +426,9 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         turn = plan_turn(messages, self.prompt, kwargs)
-        request, stops, model_id = self._request(turn.messages, stop, turn.kwargs)
-        async for text in self._atransport().stream_text(request, stops):
+        client = self._client()
+        flow, model_id = self._chat(client, turn.messages, stop, turn.kwargs)
+        async for text in AsyncDriver(client).run(flow):
             for chunk in turn.feed(text):
                 yield chunk
         for chunk in turn.finish():
@@ -511,6 +528,27 @@ class ChatLiaobots(BaseChatModel):
 
     # -- the account and the service's models ----------------------------------
 
+    def _account_exchange(self, client: Client) -> Exchange:
+        if not client.credentials.can_authenticate:
+            raise missing_code_error()
+        return exchange.fetch_json(
+            client.credentials.account_request,
+            parse_account,
+            client.credentials,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _models_exchange(self, client: Client) -> Exchange:
+        base_url = self.base_url
+        return exchange.fetch_json(
+            lambda: build_models_request(base_url),
+            register_discovered,
+            client.credentials,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
     def account(self) -> AccountState:
         """Fetch the account state of the auth code (``POST /api/user``).
 
@@ -525,10 +563,9 @@ class ChatLiaobots(BaseChatModel):
             LiaobotsError: A typed error; "Too many requests" is a
                 :class:`~langchain_liaobots.errors.LiaobotsRateLimitError`.
         """
-        credentials = self._credentials()
-        if not credentials.can_authenticate:
-            raise missing_code_error()
-        return self._transport().fetch_json(credentials.account_request, parse_account)
+        client = self._client()
+        (state,) = SyncDriver(client).run(self._account_exchange(client))
+        return state  # type: ignore[no-any-return]
 
     async def aaccount(self) -> AccountState:
         """Async :meth:`account`.
@@ -539,12 +576,11 @@ class ChatLiaobots(BaseChatModel):
         Raises:
             LiaobotsError: A typed error.
         """
-        credentials = self._credentials()
-        if not credentials.can_authenticate:
-            raise missing_code_error()
-        return await self._atransport().fetch_json(
-            credentials.account_request, parse_account
-        )
+        client = self._client()
+        (state,) = [
+            s async for s in AsyncDriver(client).run(self._account_exchange(client))
+        ]
+        return state  # type: ignore[no-any-return]
 
     def discover_models(self) -> list[ModelSpec]:
         """Ask the service for its models (``POST /api/models``) and register them.
@@ -558,10 +594,9 @@ class ChatLiaobots(BaseChatModel):
         Raises:
             LiaobotsError: A typed error.
         """
-        base_url = self.base_url
-        return self._transport().fetch_json(
-            lambda: build_models_request(base_url), register_discovered
-        )
+        client = self._client()
+        (specs,) = SyncDriver(client).run(self._models_exchange(client))
+        return specs  # type: ignore[no-any-return]
 
     async def adiscover_models(self) -> list[ModelSpec]:
         """Async :meth:`discover_models`.
@@ -572,19 +607,52 @@ class ChatLiaobots(BaseChatModel):
         Raises:
             LiaobotsError: A typed error.
         """
-        base_url = self.base_url
-        return await self._atransport().fetch_json(
-            lambda: build_models_request(base_url), register_discovered
-        )
+        client = self._client()
+        (specs,) = [
+            s async for s in AsyncDriver(client).run(self._models_exchange(client))
+        ]
+        return specs  # type: ignore[no-any-return]
 
     # -- resources -----------------------------------------------------------
 
     def close(self) -> None:
-        """Close the pooled connections of the sync path."""
-        if self._sync is not None:
-            self._sync.close()
+        """Close the pooled connections of this model's settings (sync path).
+
+        Sessions of event loops that were closed are reclaimed too. Copies
+        with the same settings share the pools; they reopen on their next
+        call. An application's own ``http_client`` is never closed.
+        """
+        self._client().close()
 
     async def aclose(self) -> None:
-        """Close the pooled connections of the async path in the running loop."""
-        if self._async is not None:
-            await self._async.aclose()
+        """Close the pooled connections of this model's settings.
+
+        The sync pool, and the running event loop's session.
+        """
+        await self._client().aclose()
+
+    def __enter__(self) -> Self:
+        """Use the model in a ``with`` block; its pools close at the end."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the pools (see :meth:`close`)."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Use the model in an ``async with`` block; its pools close at the end."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the pools (see :meth:`aclose`)."""
+        await self.aclose()

@@ -8,9 +8,9 @@ the answer text received before the failure, so nothing is lost.
 
 :func:`error_for_status` is the one place that maps a status and body to a type;
 it is pure (bytes and ints in, an exception object out). It never sees the auth
-code; the transports still pass every message through
-:meth:`~langchain_liaobots.wire.auth.Credentials.scrub` in case the service echoed
-the code in a body. :class:`LiaobotsSecurityWarning` is the warning category of
+code: the exchange passes the body through
+:meth:`~langchain_liaobots.wire.auth.Credentials.scrub_text` first, in case the
+service echoed the code. :class:`LiaobotsSecurityWarning` is the warning category of
 risky settings (TLS verification off, the code over plain ``http``).
 """
 

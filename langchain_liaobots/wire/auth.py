@@ -13,10 +13,11 @@ The transports ask :meth:`Credentials.next_step` which setup request to send
 :meth:`Credentials.complete`, :meth:`~Credentials.sign` every request just
 before sending it, and, when a call fails before any text has streamed, ask
 :meth:`~Credentials.reject` whether a fresh code (on 401/402) or a fresh session
-(on the captcha page) is worth one more try. :meth:`~Credentials.scrub` removes
-the codes from any error message. :func:`parse_account` reads ``/api/user``'s
-answer into an :class:`AccountState`; a "Too many requests" answer is a
-rate-limit error, never a code.
+(on the captcha page) is worth one more try. :meth:`~Credentials.scrub_text`
+removes the codes from text of the service quoted in an error.
+:func:`parse_account` reads ``/api/user``'s answer into an
+:class:`AccountState`; a "Too many requests" answer is a rate-limit error, never
+a code.
 """
 
 from __future__ import annotations
@@ -183,8 +184,8 @@ class Credentials:
     """The auth state of one model: its code, its cookies, and what setup is due.
 
     Thread-safe: sync threads and event loops may share one instance. The
-    transports serialize the setup steps, so concurrent first calls acquire one
-    code, not one each.
+    setup steps run as one flight (see :mod:`langchain_liaobots.wire.exchange`),
+    so concurrent first calls acquire one code, not one each.
     """
 
     def __init__(
@@ -373,20 +374,38 @@ class Credentials:
             return True
         return False
 
-    def scrub(self, error: BaseException) -> None:
-        """Remove every code this state has held from an error's message.
+    def scrub_text(self, text: str) -> str:
+        """Remove every code this state has held from text that came from outside.
+
+        Used on server bodies, library exception text and URLs before they are
+        quoted in an error message; never on the package's own sentences.
 
         Args:
-            error: The error to clean, in place.
+            text: The text to clean.
+
+        Returns:
+            The text with each code replaced by ``***``.
         """
-        with self._lock:
-            codes = [c for c in self._seen_codes if len(c) >= _MIN_SCRUB_LENGTH]
-        if not codes:
-            return
-        args = []
-        for arg in error.args:
-            if isinstance(arg, str):
-                for code in codes:
-                    arg = arg.replace(code, "***")
-            args.append(arg)
-        error.args = tuple(args)
+        for code in tuple(self._seen_codes):  # a snapshot: other threads may add
+            if len(code) >= _MIN_SCRUB_LENGTH and code in text:
+                text = text.replace(code, "***")
+        return text
+
+    def forked(self) -> Credentials:
+        """Return a copy for a forked child: the same codes and cookies, new locks.
+
+        Returns:
+            The copy; the parent's state is untouched.
+        """
+        twin = Credentials(
+            self._base_url,
+            self._given,
+            acquire=self._acquire,
+            login=self._login,
+        )
+        twin._acquired = self._acquired
+        twin._logged_in = self._logged_in
+        twin._cookies = dict(self._cookies)
+        twin._seen_codes = set(self._seen_codes)
+        twin.generation = self.generation
+        return twin

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from langchain_liaobots.errors import (
@@ -116,8 +117,16 @@ class StopScanner:
 
 _HTML_MARKERS: Final = (b"<!doctype html", b"<html")
 _SSE_MARKER: Final = SSE_DATA
+_BOM: Final = codecs.BOM_UTF8
 _SNIFF_LIMIT: Final = max(len(m) for m in (*_HTML_MARKERS, _SSE_MARKER))
 _HTML_EXCERPT_BYTES: Final = 4096
+_DONE: Final = SSE_DONE.decode()
+_LINE_END: Final = re.compile(r"\r\n|\r|\n")
+"""SSE line endings: CRLF, CR or LF (WHATWG event-stream)."""
+
+
+def _keep(text: str) -> str:
+    return text
 
 
 def _is_html(body: bytes) -> bool:
@@ -125,11 +134,14 @@ def _is_html(body: bytes) -> bool:
     return any(start.startswith(m) for m in _HTML_MARKERS)
 
 
-def html_page_error(page: bytes) -> LiaobotsHTMLPageError:
+def html_page_error(
+    page: bytes, clean: Callable[[str], str] = _keep
+) -> LiaobotsHTMLPageError:
     """Return the error for an HTML page that arrived where an answer belongs.
 
     Args:
         page: The start of the page.
+        clean: Scrubs secrets from the page's text before it is quoted.
 
     Returns:
         A :class:`~langchain_liaobots.errors.LiaobotsCaptchaError` for the
@@ -142,23 +154,26 @@ def html_page_error(page: bytes) -> LiaobotsHTMLPageError:
         msg = (
             "Liaobots answered HTTP 200 with its captcha page: the session "
             "cookie is missing or expired. Enable ChatLiaobots(session_login=True), "
-            f"or retry later. Page starts: {excerpt(text)}."
+            f"or retry later. Page starts: {excerpt(clean(text))}."
         )
         return LiaobotsCaptchaError(msg, status_code=200)
     msg = (
         "Liaobots answered HTTP 200 with an HTML page instead of an answer: the "
-        f"service is down or base_url is wrong. Page starts: {excerpt(text)}."
+        f"service is down or base_url is wrong. Page starts: {excerpt(clean(text))}."
     )
     return LiaobotsHTMLPageError(msg, status_code=200)
 
 
-def decode_json(body: bytes, status: int, what: str) -> Any:
+def decode_json(
+    body: bytes, status: int, what: str, clean: Callable[[str], str] = _keep
+) -> Any:
     """Parse a small JSON answer whatever its content type.
 
     Args:
         body: The whole response body.
         status: The response's HTTP status, for errors.
         what: Names the endpoint in error messages, e.g. ``"/api/user"``.
+        clean: Scrubs secrets from the body's text before it is quoted.
 
     Returns:
         The parsed JSON value.
@@ -169,13 +184,14 @@ def decode_json(body: bytes, status: int, what: str) -> Any:
         LiaobotsUnexpectedResponseError: If the body is not JSON.
     """
     if _is_html(body):
-        raise html_page_error(body[:_HTML_EXCERPT_BYTES])
+        raise html_page_error(body[:_HTML_EXCERPT_BYTES], clean)
     try:
         return json.loads(body)
     except ValueError:
+        shown = excerpt(clean(body.decode("utf-8", "replace")))
         msg = (
             f"Liaobots answered {what} with HTTP {status} and a body that is not "
-            f"JSON: {excerpt(body)}; check base_url."
+            f"JSON: {shown}; check base_url."
         )
         raise LiaobotsUnexpectedResponseError(msg, status_code=status) from None
 
@@ -188,25 +204,46 @@ class AnswerReader:
     carries the text; ``text/html`` (or a body that starts like an HTML
     document) is an error, never an answer; anything else is raw UTF-8 text.
 
+    Server-sent events follow the WHATWG event-stream rules: CR, LF and CRLF
+    line endings, a leading BOM, comment lines (``:``), ``event:``/``id:``/
+    ``retry:`` fields, and ``data:`` lines joined with a line feed into one event,
+    dispatched at a blank line (and, leniently, at the end of the body). An
+    event's data is one JSON object, or ``[DONE]``. A ``data:`` line that is a
+    whole JSON value by itself is read at once, so a server that sends one
+    line per event with no blank lines streams as it goes. Anything else raises
+    a typed error carrying the text received so far: nothing is dropped
+    silently.
+
     Attributes:
         received_bytes: How many body bytes have been fed.
     """
 
-    def __init__(self, content_type: str | None, stop: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        content_type: str | None,
+        stop: Sequence[str] = (),
+        *,
+        clean: Callable[[str], str] = _keep,
+    ) -> None:
         """Create a reader for one response.
 
         Args:
             content_type: The response's ``content-type`` header, if any.
             stop: Stop sequences to apply to the text.
+            clean: Scrubs secrets from text of the service quoted in errors
+                (pages, error events).
         """
         ctype = (content_type or "").split(";", 1)[0].strip().lower()
         self._mode = {HTML_CONTENT_TYPE: "html", SSE_CONTENT_TYPE: "sse"}.get(ctype, "")
+        self._clean = clean
         self._head = b""
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._lines = b""
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._lines = ""
+        self._skip_lf = False
+        self._data: list[str] = []
+        self._content_seen = False
         self._scanner = StopScanner(stop)
         self._parts: list[str] = []
-        self._content_seen = False
         self.received_bytes = 0
 
     @property
@@ -223,9 +260,11 @@ class AnswerReader:
     def started(self) -> bool:
         """Whether any of the answer has arrived; from then on nothing is retried.
 
-        Raw text counts from its first byte; in SSE framing only events that
-        carry text count (a role-only event or an error event does not); an
-        HTML page never counts.
+        Decided on what arrived, not on what was handed on: raw text counts
+        from its first byte (even an incomplete character, or text held back
+        for a stop sequence); in SSE framing an event that carries text counts
+        (a role-only event or an error event does not); an HTML page never
+        counts.
         """
         if self._mode == "raw":
             return self.received_bytes > 0
@@ -241,7 +280,7 @@ class AnswerReader:
         stop sequence, and undecided leading bytes (read as raw text, as
         :meth:`finish` would). An incomplete UTF-8 character is not text yet.
         """
-        head = "" if self._mode else self._head.decode("utf-8", "replace")
+        head = "" if self._mode else self._head.decode("utf-8-sig", "replace")
         return self.text + self._scanner.held + head
 
     def feed(self, data: bytes) -> str:
@@ -255,7 +294,8 @@ class AnswerReader:
 
         Raises:
             LiaobotsHTMLPageError: If the body is an HTML page.
-            LiaobotsError: If an SSE error event arrives.
+            LiaobotsError: If an SSE error event, or an event that is not
+                JSON, arrives.
         """
         self.received_bytes += len(data)
         if not self._mode:
@@ -282,7 +322,7 @@ class AnswerReader:
 
         Raises:
             LiaobotsHTMLPageError: If the body was an HTML page.
-            LiaobotsError: If an SSE error event was the last line.
+            LiaobotsError: If an SSE error event was the last event.
         """
         if not self._mode:
             self._mode = "raw"
@@ -310,7 +350,7 @@ class AnswerReader:
     def _sniff(self, data: bytes) -> bytes:
         """Decide the framing from the first non-blank bytes; hold them until then."""
         head = self._head + data
-        start = head.lstrip()[:_SNIFF_LIMIT]
+        start = head.removeprefix(_BOM).lstrip()[:_SNIFF_LIMIT]
         lowered = start.lower()
         if any(m.startswith(lowered) or lowered.startswith(m) for m in _HTML_MARKERS):
             if any(lowered.startswith(m) for m in _HTML_MARKERS):
@@ -322,6 +362,8 @@ class AnswerReader:
                 self._mode = "sse"
                 self._head = b""
                 return head
+        elif _BOM.startswith(head):
+            pass  # only (part of) a BOM so far
         else:
             self._mode = "raw"
             self._head = b""
@@ -330,35 +372,82 @@ class AnswerReader:
         return b""
 
     def _sse(self, data: bytes, *, final: bool) -> str:
-        """Parse complete ``data:`` lines; return the answer text they carry."""
-        buf = self._lines + data
-        lines = buf.split(b"\n")
-        self._lines = b"" if final else lines.pop()
+        """Split decoded text into lines; return the answer text of whole events."""
+        text = self._decoder.decode(data, final=final)
+        if self._skip_lf and text:
+            self._skip_lf = False
+            text = text.removeprefix("\n")  # the LF of a CRLF split across pieces
+        buf = self._lines + text
+        lines = _LINE_END.split(buf)
+        self._lines = lines.pop()
+        if buf.endswith("\r"):
+            self._skip_lf = True
         out: list[str] = []
-        for raw in lines:
-            line = raw.strip()
-            if not line.startswith(_SSE_MARKER):
-                continue
-            value = line[len(_SSE_MARKER) :].strip()
-            if not value or value == SSE_DONE:
-                continue
-            out.append(self._sse_event(value, out))
+        if final and self._lines:
+            lines.append(self._lines)
+            self._lines = ""
+        for line in lines:
+            if not line:
+                self._dispatch(out)
+            elif not line.startswith(":"):
+                field, _, value = line.partition(":")
+                if field == "data":
+                    self._data_line(value.removeprefix(" "), out)
+        if final:
+            self._dispatch(out)
         return "".join(out)
 
-    def _sse_event(self, value: bytes, before: list[str]) -> str:
-        """Return one event's answer text; ``before``: this piece's text so far."""
+    def _data_line(self, value: str, out: list[str]) -> None:
+        """Gather a ``data:`` line; one that is a whole event is read at once."""
+        if not self._data:
+            if value.strip() == _DONE:
+                return
+            try:
+                event = json.loads(value)
+            except ValueError:
+                pass
+            else:
+                self._event(event, value, out)
+                return
+        self._data.append(value)
+
+    def _dispatch(self, out: list[str]) -> None:
+        """Read the event whose ``data:`` lines were gathered; add its text."""
+        if not self._data:
+            return
+        data, self._data = "\n".join(self._data), []
         try:
-            event = json.loads(value)
+            event = json.loads(data)
         except ValueError:
-            return ""
+            event = data
+        self._event(event, data, out)
+
+    def _event(self, event: Any, data: str, out: list[str]) -> None:
+        text = self._sse_event(event, data, out)
+        if text:
+            self._content_seen = True
+            out.append(text)
+
+    def _sse_event(self, event: Any, data: str, before: list[str]) -> str:
+        """Return one event's answer text; ``before``: this piece's text so far."""
         if not isinstance(event, dict):
-            return ""
+            self._emit("".join(before))  # received, so part of partial_text
+            before.clear()
+            msg = (
+                "Liaobots sent an event that is not a JSON object: "
+                f"{excerpt(self._clean(data))}. The text received so far is in "
+                ".partial_text."
+            )
+            raise LiaobotsUnexpectedResponseError(
+                msg, status_code=200, partial_text=self.partial_text
+            )
         if event.get("error"):
             self._emit("".join(before))  # received, so part of partial_text
+            before.clear()
             status = event.get("res_status")
             raise error_for_status(
                 status if isinstance(status, int) and 100 <= status <= 599 else 500,
-                str(event.get("message", "")),
+                self._clean(str(event.get("message", ""))),
                 partial_text=self.partial_text,
                 in_stream=True,
             )
@@ -367,9 +456,7 @@ class AnswerReader:
             content, str
         ):
             return ""
-        if content:
-            self._content_seen = True
         return content
 
     def _html_error(self) -> LiaobotsHTMLPageError:
-        return html_page_error(self._head)
+        return html_page_error(self._head, self._clean)

@@ -104,13 +104,10 @@ class CallRetries:
     def delay_after(
         self, error: LiaobotsError, *, started: bool, generation: int | None
     ) -> float | None:
-        """Decide what follows a failure, after scrubbing the auth code from it.
-
-        The error's message is cleaned first (in case the service echoed the
-        code), so neither the retry log line nor the raised error can carry it.
+        """Decide what follows a failure.
 
         Args:
-            error: The failure; its message is scrubbed in place.
+            error: The failure (its message already free of the auth code).
             started: Whether any of the answer had arrived (then it is raised).
             generation: The credentials' generation the failed request was
                 signed with, or ``None`` if it failed before being signed.
@@ -118,7 +115,6 @@ class CallRetries:
         Returns:
             Seconds to wait before trying again, or ``None`` to raise.
         """
-        self._credentials.scrub(error)
         if started:
             return None
         # Stale credentials are dropped even when this call may not try again,

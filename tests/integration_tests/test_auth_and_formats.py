@@ -58,7 +58,7 @@ def _acquiring(server: LiaobotsEmulator, **kw: object) -> ChatLiaobots:
     )
 
 
-def test_acquired_code_is_cached_per_instance(server: LiaobotsEmulator) -> None:
+def test_acquired_code_is_cached_per_configuration(server: LiaobotsEmulator) -> None:
     llm = _acquiring(server)
     assert llm.invoke("one").content == "You said: one"
     assert llm.invoke("two").content == "You said: two"
@@ -66,9 +66,13 @@ def test_acquired_code_is_cached_per_instance(server: LiaobotsEmulator) -> None:
     assert server.requests[0].payload == {"authcode": ""}
     (issued,) = server.accounts
     assert _codes(server) == [issued, issued]
-    other = _acquiring(server)
-    other.invoke("three")
-    assert len(server.accounts) == 2  # another instance, another code
+    # Another instance, or a copy with other connection settings, shares the
+    # configuration's code; other credentials settings get their own.
+    _acquiring(server).invoke("three")
+    llm.model_copy(update={"timeout": 7.0}).invoke("four")
+    assert len(server.accounts) == 1
+    _acquiring(server, session_login=True).invoke("five")
+    assert len(server.accounts) == 2
 
 
 async def test_concurrent_first_calls_acquire_one_code(
@@ -78,8 +82,8 @@ async def test_concurrent_first_calls_acquire_one_code(
     answers = await llm.abatch([f"q{i}" for i in range(8)])
     assert [a.content for a in answers] == [f"You said: q{i}" for i in range(8)]
     assert _paths(server).count(USER_PATH) == 1
-    sync = _acquiring(server)
-    sync.batch([f"q{i}" for i in range(8)], config={"max_concurrency": 8})
+    other = _acquiring(server, session_login=True)  # other credentials settings
+    other.batch([f"q{i}" for i in range(8)], config={"max_concurrency": 8})
     assert _paths(server).count(USER_PATH) == 2
 
 

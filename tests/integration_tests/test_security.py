@@ -58,7 +58,7 @@ def _everything(llm: ChatLiaobots) -> str:
             json.dumps(dumpd(llm), default=str),
             str(llm._identifying_params),
             str(llm._get_ls_params()),
-            repr(llm._credentials()),
+            repr(llm._client().credentials),
         ]
     )
 

@@ -1,0 +1,434 @@
+"""One call's whole sequence, written once: I/O results in, commands and output out.
+
+An exchange is a generator, in the spirit of httpx's ``auth_flow`` and h11: it
+holds every decision of a call (the setup steps the
+:class:`~langchain_liaobots.wire.auth.Credentials` ask for, signing, the POST,
+same-origin redirects, status to typed error, reading and decoding the body,
+the retry decision and its back-off) and performs no I/O. It yields commands;
+a driver (:mod:`langchain_liaobots.transport.drivers`) performs each one with
+its own library and sends back the result:
+
+=====================  ==========================================  ===============
+the exchange yields    the driver                                  and sends back
+=====================  ==========================================  ===============
+``Send(request)``      POSTs it (redirects not followed); any      a :class:`Head`
+                       response still open is closed first
+:data:`READ`           reads the body bytes that have arrived,     ``bytes``
+                       whatever the framing (``b""`` at the end)
+:data:`RELEASE`        returns the fully read response's           ``None``
+                       connection to the pool
+``Sleep(seconds)``     waits                                       ``None``
+:data:`JOIN_SETUP`     joins the setup single flight: leads it,    ``True`` to
+                       or waits for the leader and re-raises its   lead, else
+                       failure here                                ``False``
+``LandSetup(error)``   ends the flight it leads, for every waiter  ``None``
+anything else          passes it up to the caller (answer text,    ``None``
+                       or a JSON endpoint's parsed result)
+=====================  ==========================================  ===============
+
+An I/O failure goes back in with ``generator.throw(Failure(kind, cause))``; the
+exchange alone decides what it means (a retry before the first byte of the
+answer, a cut with the partial text after it, a timeout). A response the
+exchange does not release is closed by the driver when it sends again, or when
+the exchange ends.
+
+:func:`chat` streams an answer's text; :func:`fetch_json` returns one parsed
+value from a small JSON endpoint (account state, model discovery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from langchain_liaobots.errors import (
+    LiaobotsConnectionError,
+    LiaobotsError,
+    LiaobotsStreamCutError,
+    LiaobotsTimeoutError,
+    LiaobotsTLSError,
+    LiaobotsUnexpectedResponseError,
+    error_for_status,
+)
+from langchain_liaobots.wire.auth import Credentials
+from langchain_liaobots.wire.request import (
+    REDIRECT_STATUSES,
+    Request,
+    follow_redirect,
+)
+from langchain_liaobots.wire.response import AnswerReader, decode_json
+from langchain_liaobots.wire.retries import CallRetries, parse_retry_after
+
+__all__ = [
+    "JOIN_SETUP",
+    "READ",
+    "RELEASE",
+    "Command",
+    "Exchange",
+    "Failure",
+    "FailureKind",
+    "Head",
+    "LandSetup",
+    "Send",
+    "Sleep",
+    "chat",
+    "fetch_json",
+]
+
+T = TypeVar("T")
+
+ERROR_BODY_BYTES: Final = 2048
+"""How much of an error response's body is read for the error message."""
+
+JSON_BODY_LIMIT: Final = 4 * 1024 * 1024
+"""The most bytes a JSON endpoint's answer may have."""
+
+
+class Command:
+    """Base of what an exchange asks its driver to do."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Send(Command):
+    """POST ``request`` (redirects are the exchange's business, not followed)."""
+
+    request: Request
+
+
+class _Read(Command):
+    __slots__ = ()
+
+
+class _Release(Command):
+    __slots__ = ()
+
+
+class _JoinSetup(Command):
+    __slots__ = ()
+
+
+READ: Final = _Read()
+"""Read the next body bytes that have arrived (``b""`` at the end)."""
+
+RELEASE: Final = _Release()
+"""Return the fully read response's connection to the pool."""
+
+JOIN_SETUP: Final = _JoinSetup()
+"""Lead the setup flight (``True``) or wait for the one under way (``False``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep(Command):
+    """Wait ``seconds`` (the back-off before a retry)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class LandSetup(Command):
+    """End the setup flight this exchange leads; waiters see ``error`` too."""
+
+    error: LiaobotsError | None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What a driver knows once a response's headers have arrived.
+
+    Attributes:
+        status: The HTTP status.
+        headers: The headers; ``get`` is case-insensitive for lower-case names.
+        set_cookies: The ``Set-Cookie`` values, in order.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    set_cookies: Sequence[str] = ()
+
+
+FailureKind = Literal["timeout", "refused", "unresolved", "tls", "reset", "proxy", "io"]
+"""What kind of I/O failure happened, in the library's stead."""
+
+_SAID: Final[dict[str, str]] = {
+    "refused": "the connection was refused",
+    "unresolved": "the host name did not resolve",
+    "reset": "the connection was reset",
+    "proxy": "the proxy failed",
+    "io": "a network error",
+}
+
+
+class Failure(Exception):  # noqa: N818 - a signal to the exchange, not an error
+    """An I/O failure, thrown into an exchange by its driver.
+
+    Attributes:
+        kind: The neutral kind (see :data:`FailureKind`).
+        cause: The library's exception, kept as the ``__cause__`` of the typed
+            error the exchange raises.
+    """
+
+    def __init__(self, kind: FailureKind, cause: BaseException) -> None:
+        """Wrap a library exception.
+
+        Args:
+            kind: The neutral kind.
+            cause: The library's exception.
+        """
+        super().__init__(kind)
+        self.kind = kind
+        self.cause = cause
+
+
+Exchange = Generator[Any, Any, None]
+"""An exchange: yields commands and output, receives results, raises typed errors."""
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What one attempt got to: for the retry decision."""
+
+    reader: AnswerReader | None = None
+    generation: int | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether any byte of the answer arrived (then nothing is retried)."""
+        return self.reader is not None and self.reader.started
+
+
+class _Call:
+    """The parts of one call every step needs: credentials and settings."""
+
+    __slots__ = ("credentials", "timeout")
+
+    def __init__(self, credentials: Credentials, timeout: float) -> None:
+        self.credentials = credentials
+        self.timeout = timeout
+
+    def detail(self, failure: Failure) -> str:
+        """The failure in words: its kind, then the library's text, scrubbed."""
+        said = _SAID.get(failure.kind, failure.kind)
+        text = self.credentials.scrub_text(str(failure.cause)).strip()
+        name = type(failure.cause).__name__
+        return f"{said}: {name}: {text}" if text else f"{said}: {name}"
+
+    def send_error(self, url: str, failure: Failure) -> LiaobotsError:
+        """The typed error for a failure before a response's body started."""
+        shown = self.credentials.scrub_text(url)
+        if failure.kind == "timeout":
+            return LiaobotsTimeoutError(
+                f"No answer from {shown} within {self.timeout:g} s; check base_url "
+                "and the network, or raise timeout=."
+            )
+        if failure.kind == "tls":
+            return LiaobotsTLSError(
+                f"The TLS handshake with {shown} failed ({self.detail(failure)}): "
+                "the certificate did not verify, or the host does not speak TLS. "
+                "Fix the certificate or the clock, or point base_url at the right "
+                "host; verify_tls=False is possible but insecure."
+            )
+        return LiaobotsConnectionError(
+            f"Could not reach {shown} ({self.detail(failure)}); check base_url, "
+            "the proxy settings and the network."
+        )
+
+    def read_error(self, failure: Failure, reader: AnswerReader) -> LiaobotsError:
+        """The typed error for a failure in the middle of an answer."""
+        text = reader.partial_text
+        if failure.kind == "timeout":
+            return LiaobotsTimeoutError(
+                f"Liaobots sent nothing for {self.timeout:g} s after {len(text)} "
+                "characters of the answer; raise timeout= if the service is slow. "
+                "The text received so far is in .partial_text.",
+                partial_text=text,
+            )
+        return LiaobotsStreamCutError(
+            f"The connection to Liaobots broke after {len(text)} characters of the "
+            f"answer ({self.detail(failure)}); retry the call. The text received "
+            "so far is in .partial_text.",
+            partial_text=text,
+        )
+
+    def post(self, request: Request) -> Generator[Any, Any, Head]:
+        """POST a signed request; return a 2xx head or raise a typed error."""
+        credentials = self.credentials
+        hops = 0
+        while True:
+            try:
+                head: Head = yield Send(request)
+            except Failure as failure:
+                raise self.send_error(request.url, failure) from failure.cause
+            credentials.remember(head.set_cookies)
+            status = head.status
+            if 200 <= status < 300:
+                return head
+            if status in REDIRECT_STATUSES:
+                location = head.headers.get("location")
+                request = follow_redirect(request, status, location, hops)
+                hops += 1
+                continue
+            body = yield from self.read_some(ERROR_BODY_BYTES)
+            raise error_for_status(
+                status,
+                credentials.scrub_text(body.decode("utf-8", "replace")),
+                retry_after=parse_retry_after(head.headers.get("retry-after")),
+            )
+
+    @staticmethod
+    def read_some(limit: int) -> Generator[Any, Any, bytes]:
+        """Read up to about ``limit`` bytes of an error body; a failure ends it."""
+        data = b""
+        while len(data) < limit:
+            try:
+                piece: bytes = yield READ
+            except Failure:
+                break
+            if not piece:
+                break
+            data += piece
+        return data
+
+    def read_all(self, url: str) -> Generator[Any, Any, bytes]:
+        """Read a small JSON answer whole, then release its connection."""
+        what = urlsplit(url).path
+        data = bytearray()
+        while True:
+            try:
+                piece: bytes = yield READ
+            except Failure as failure:
+                raise self.send_error(url, failure) from failure.cause
+            if not piece:
+                break
+            data += piece
+            if len(data) > JSON_BODY_LIMIT:
+                msg = (
+                    f"Liaobots answered {what} with more than {JSON_BODY_LIMIT} "
+                    "bytes; check base_url."
+                )
+                raise LiaobotsUnexpectedResponseError(msg)
+        yield RELEASE
+        return bytes(data)
+
+    def setup(self) -> Generator[Any, Any, None]:
+        """Send the setup steps due, as one flight shared by every caller."""
+        credentials = self.credentials
+        while credentials.next_step() is not None:
+            lead = yield JOIN_SETUP
+            if not lead:
+                continue  # another caller's flight finished; check again
+            try:
+                while (step := credentials.next_step()) is not None:
+                    head = yield from self.post(step.request)
+                    body = yield from self.read_all(step.request.url)
+                    credentials.complete(step, body, head.status)
+            except LiaobotsError as err:
+                yield LandSetup(err)
+                raise
+            yield LandSetup(None)
+
+    def attempts(
+        self,
+        max_retries: int,
+        attempt: Callable[[_Progress], Generator[Any, Any, None]],
+    ) -> Exchange:
+        """Run ``attempt`` after the setup, retrying as :class:`CallRetries` allows."""
+        retries = CallRetries(max_retries, self.credentials)
+        while True:
+            progress = _Progress()
+            try:
+                yield from self.setup()
+                yield from attempt(progress)
+            except LiaobotsError as err:
+                delay = retries.delay_after(
+                    err, started=progress.started, generation=progress.generation
+                )
+                if delay is None:
+                    raise
+            else:
+                return
+            yield Sleep(delay)
+
+
+def chat(
+    request: Request,
+    credentials: Credentials,
+    *,
+    timeout: float,
+    max_retries: int,
+    stop: Sequence[str] = (),
+) -> Exchange:
+    """The exchange of one chat call: yields the answer's text as it arrives.
+
+    Args:
+        request: The unsigned chat request.
+        credentials: The auth state; it signs the request just before sending.
+        timeout: Seconds allowed to connect and for each silence (for messages).
+        max_retries: Retries for failures before any byte of the answer.
+        stop: Stop sequences; the answer ends before the first one.
+
+    Returns:
+        The exchange; it yields commands and ``str`` pieces of answer text.
+    """
+    call = _Call(credentials, timeout)
+
+    def attempt(progress: _Progress) -> Generator[Any, Any, None]:
+        signed, progress.generation = credentials.sign(request)
+        head = yield from call.post(signed)
+        reader = progress.reader = AnswerReader(
+            head.headers.get("content-type"), stop, clean=credentials.scrub_text
+        )
+        while True:
+            try:
+                data: bytes = yield READ
+            except Failure as failure:
+                raise call.read_error(failure, reader) from failure.cause
+            if not data:
+                break
+            text = reader.feed(data)
+            if text:
+                yield text
+            if reader.stopped:
+                return
+        tail = reader.finish()
+        yield RELEASE
+        if tail:
+            yield tail
+
+    return call.attempts(max_retries, attempt)
+
+
+def fetch_json(
+    make_request: Callable[[], Request],
+    parse: Callable[[Any], T],
+    credentials: Credentials,
+    *,
+    timeout: float,
+    max_retries: int,
+) -> Exchange:
+    """The exchange of one call to a small JSON endpoint: yields its parsed result.
+
+    Args:
+        make_request: Builds the unsigned request, after the setup steps.
+        parse: Turns the parsed JSON into the result (may raise a typed error,
+            which the retry policy then judges).
+        credentials: The auth state.
+        timeout: Seconds allowed to connect and for each silence.
+        max_retries: Retries for failures.
+
+    Returns:
+        The exchange; it yields commands and, once, what ``parse`` returns.
+    """
+    call = _Call(credentials, timeout)
+
+    def attempt(progress: _Progress) -> Generator[Any, Any, None]:
+        request, progress.generation = credentials.sign(make_request())
+        head = yield from call.post(request)
+        body = yield from call.read_all(request.url)
+        what = urlsplit(request.url).path
+        yield parse(decode_json(body, head.status, what, clean=credentials.scrub_text))
+
+    return call.attempts(max_retries, attempt)
