@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Final, Literal, cast, get_args
 
 from langchain_liaobots.wire.request import CHAT_PATH, USER_PATH
 
@@ -41,11 +41,17 @@ __all__ = [
     "Stall",
     "Status",
     "TooManyRequests",
+    "Transfer",
     "parse_fault",
 ]
 
 Framing = Literal["raw", "sse"]
 """How an answer is framed: raw UTF-8 text, or ``data: {json}`` events."""
+
+Transfer = Literal["chunked", "length", "close", "gzip"]
+"""How an answer's body travels: chunked (the default), with a
+``Content-Length``, read until the server closes the connection, or gzip
+compressed (chunked, each piece flushed so it can be decoded on arrival)."""
 
 CAPTCHA_PAGE: Final = (
     '<!DOCTYPE html><html coupert-item="D1B2"><head><meta charset="utf-8">'
@@ -70,6 +76,7 @@ class Status:
         body: The body (text is sent UTF-8 encoded).
         content_type: The ``content-type``; plain text by default.
         headers: More headers, e.g. ``{"Retry-After": "1"}``.
+        delay: Seconds to wait before answering.
         path: The endpoint this applies to.
     """
 
@@ -77,6 +84,7 @@ class Status:
     body: str | bytes = ""
     content_type: str = "text/plain; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
     path: str = CHAT_PATH
 
 
@@ -105,6 +113,8 @@ class Answer:
         piece_bytes: Bytes per piece (raw) or characters per event (SSE).
         pace: Seconds between pieces (a slow drip).
         done: In SSE framing, end with ``data: [DONE]``.
+        transfer: How the body travels (see :data:`Transfer`); a
+            :class:`Cut` with ``"length"`` sends fewer bytes than declared.
         path: The endpoint this applies to.
     """
 
@@ -114,6 +124,7 @@ class Answer:
     piece_bytes: int | None = None
     pace: float | None = None
     done: bool = False
+    transfer: Transfer = "chunked"
     path: str = CHAT_PATH
 
 
@@ -207,6 +218,8 @@ stall[=N|headers]      silence for 60 s after N pieces (default 0) or before
 drip=SECONDS           one byte every SECONDS
 bytes=HEX              these raw bytes, one byte a piece
 sse                    the answer in SSE framing
+transfer=HOW           the answer sent chunked, with a Content-Length (length),
+                       until the connection closes (close), or gzip-compressed
 sse-error=STATUS[,N]   N SSE events, then an error event with res_status STATUS
 redirect=URL           a 307 redirect to URL
 disconnect             the connection closed without an answer
@@ -258,6 +271,8 @@ def _build(name: str, arg: str | None, spec: str) -> Behaviour:
         return Answer(data=data, piece_bytes=1)
     if name == "sse" and arg is None:
         return Answer(framing="sse")
+    if name == "transfer" and arg in get_args(Transfer):
+        return Answer(transfer=cast("Transfer", arg))
     if name == "sse-error" and arg:
         status, _, after = arg.partition(",")
         return SseError(status=_int(status, spec), after=_int(after or "0", spec))

@@ -32,6 +32,7 @@ import json
 import secrets
 import ssl
 import threading
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ from langchain_liaobots.emulator.faults import (
     Stall,
     Status,
     TooManyRequests,
+    Transfer,
 )
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.registry import get_model, known_model_ids
@@ -244,6 +246,8 @@ class LiaobotsEmulator(BackgroundServer):
         self.requests.append(ReceivedRequest(path, headers, payload))
         behaviour = self._next_behaviour(path)
         if behaviour is not None and not isinstance(behaviour, Answer):
+            if isinstance(behaviour, Status) and behaviour.delay:
+                await asyncio.sleep(behaviour.delay)
             return self._misbehave(request, behaviour)
         if (
             self.require_cookie
@@ -363,37 +367,95 @@ class LiaobotsEmulator(BackgroundServer):
             end = min(fault.after, end)
         if await self._stalled_out(stall, None):
             return self._drop(request)
-        resp = web.StreamResponse(headers={"content-type": content_type})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        if content_type == SSE_CONTENT_TYPE:
-            await resp.write(encode_sse({"role": "assistant"}))  # an event sans text
+        sse = content_type == SSE_CONTENT_TYPE
+        role = encode_sse({"role": "assistant"}) if sse else b""  # an event sans text
+        out = _Body(
+            request,
+            content_type,
+            fault.transfer if fault is not None else "chunked",
+            len(role) + sum(map(len, pieces)),
+        )
+        await out.start()
+        if role:
+            await out.write(role)
         for i in range(end + 1):
             if await self._stalled_out(stall, i):
-                return self._drop(request, resp)
+                return self._drop(request, out.response)
             if i == end:
                 break
             if i and pace:
                 await asyncio.sleep(pace)
-            await resp.write(pieces[i])
+            await out.write(pieces[i])
         if isinstance(fault, Cut):
-            return self._drop(request, resp)
+            return self._drop(request, out.response)
         if isinstance(fault, SseError):
             error = {
                 "error": True,
                 "res_status": fault.status,
                 "message": fault.message,
             }
-            await resp.write(encode_sse(error))
-        elif fault is not None and fault.done and content_type == SSE_CONTENT_TYPE:
-            await resp.write(encode_sse(None))
-        await resp.write_eof()
+            await out.write(encode_sse(error))
+        elif fault is not None and fault.done and sse:
+            await out.write(encode_sse(None))
+        await out.finish()
         if not isinstance(fault, SseError):
             self.answers_completed += 1
-        return resp
+        return out.response
 
     def _app(self) -> web.Application:
         app = web.Application()
         for path in (CHAT_PATH, USER_PATH, MODELS_PATH, LOGIN_PATH):
             app.router.add_post(path, self._handle)
         return app
+
+
+class _Body:
+    """An answer's body on the wire, in one of the :data:`Transfer` framings."""
+
+    def __init__(
+        self, request: web.Request, content_type: str, transfer: Transfer, size: int
+    ) -> None:
+        self._request = request
+        self._transfer = transfer
+        self._gzip = (
+            zlib.compressobj(wbits=31) if transfer == "gzip" else None  # gzip header
+        )
+        headers = {"content-type": content_type}
+        if transfer == "gzip":
+            headers["content-encoding"] = "gzip"
+        self.response = web.StreamResponse(headers=headers)
+        if transfer == "length":
+            self.response.content_length = size
+        elif transfer != "close":
+            self.response.enable_chunked_encoding()
+        self._head = (
+            "HTTP/1.1 200 OK\r\n"
+            f"Content-Type: {content_type}\r\nConnection: close\r\n\r\n"
+        ).encode()
+
+    async def start(self) -> None:
+        if self._transfer == "close":
+            # aiohttp always frames an HTTP/1.1 body; write this one by hand.
+            assert self._request.transport is not None
+            self._request.transport.write(self._head)
+        else:
+            await self.response.prepare(self._request)
+
+    async def write(self, piece: bytes) -> None:
+        if self._gzip is not None:
+            piece = self._gzip.compress(piece) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
+        if self._transfer == "close":
+            assert self._request.transport is not None
+            self._request.transport.write(piece)
+            await asyncio.sleep(0)
+        else:
+            await self.response.write(piece)
+
+    async def finish(self) -> None:
+        if self._gzip is not None:
+            await self.response.write(self._gzip.flush())
+        if self._transfer == "close":
+            assert self._request.transport is not None
+            self._request.transport.close()
+        else:
+            await self.response.write_eof()

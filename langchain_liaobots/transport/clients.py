@@ -21,12 +21,14 @@ A :class:`Client` holds one key's state:
   closed.
 
 In a forked child, :data:`CLIENTS` drops the parent's pools (they share
-sockets with the parent) and keeps each key's credentials.
+sockets with the parent) and keeps each key's credentials. At interpreter exit
+every client is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import os
 import socket
@@ -363,6 +365,16 @@ class Clients:
         with self._lock:
             return self._clients.pop(key, None)
 
+    def close_all(self) -> None:
+        """Close every client's sync pool and reclaim closed loops' sessions.
+
+        Run at interpreter exit, so no session is left open then.
+        """
+        with self._lock:
+            clients = list(self._clients.values())
+        for client in clients:
+            client.close()
+
     def after_fork_in_child(self) -> None:
         """Drop the parent's pools in a forked child; keep each key's credentials.
 
@@ -394,3 +406,4 @@ CLIENTS = Clients()
 """The process's one owner of pooled clients."""
 
 os.register_at_fork(after_in_child=CLIENTS.after_fork_in_child)
+atexit.register(CLIENTS.close_all)
