@@ -24,7 +24,7 @@ $(VENV)/.bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo  ## a guided tour (the local emulator unless LIAOBOTS_AUTH_CODE is set)
 	$(BIN)/python examples/tour.py
 
-test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites) after ruff and mypy
+test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites, docs samples, packaging) after ruff, mypy and the docs build
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
