@@ -3,36 +3,40 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint fuzz bench bench-smoke clean
+.PHONY: demo test lint docs fuzz bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.demo: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ".[demo]"
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[test,lint]"
+	$(BIN)/pip install -q -e ".[demo,test,lint,docs]"
 	touch $@ $(VENV)/.demo
 
 $(VENV)/.bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[bench]"
 	touch $@ $(VENV)/.demo
 
-demo: $(VENV)/.demo  ## stream an LCEL chain's answer (the emulator unless LIAOBOTS_AUTH_CODE is set)
-	$(BIN)/python examples/quickstart.py
+demo: $(VENV)/.demo  ## a guided tour (the local emulator unless LIAOBOTS_AUTH_CODE is set)
+	$(BIN)/python examples/tour.py
 
-test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites) after ruff and mypy
+test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites, docs samples, packaging) after ruff, mypy and the docs build
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-bench: $(VENV)/.bench  ## the six performance figures of the README, vs the floors and peers (~6 min)
+docs: $(VENV)/.dev  ## serve the documentation site at http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+bench: $(VENV)/.bench  ## the six performance figures of docs/performance.md, vs the floors and peers (~6 min)
 	$(BIN)/python -m benchmarks
 
 bench-smoke: $(VENV)/.bench  ## the same benchmark at toy sizes (seconds; figures not meaningful)
@@ -42,4 +46,4 @@ fuzz: $(VENV)/.dev  ## the long property-based runs: >= 10,000 hypothesis exampl
 	$(BIN)/python -m pytest -m long
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis

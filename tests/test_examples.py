@@ -28,6 +28,18 @@ EXPECTED = {
         "summary='Sunny, 21 °C in Paris')",
         "agent on gpt-4: WeatherReport(city='Paris', summary='Sunny, 21 °C in Paris')",
     ],
+    "tour.py": [
+        "it is NOT a language model. It repeats your message, and follows the",
+        "> You said: Hello!",
+        "[model] calls get_weather({'city': 'Paris'})",
+        "[tool]  get_weather -> Sunny, 21 °C in Paris",
+        "[model] get_weather returned: Sunny, 21 °C in Paris",
+        "City(name='Paris', population=2102650)",
+        "type: City, population: int",
+        "LiaobotsStreamCutError: the connection dropped mid-answer.",
+        "partial_text = 'You said: Th'",
+        '    export LIAOBOTS_AUTH_CODE="your-code"',
+    ],
     "langgraph_graph.py": [
         '[model] calls multiply({"a": 6, "b": 7})',
         "[tools] multiply -> 42",
