@@ -69,6 +69,7 @@ from langchain_liaobots.wire.auth import (
 from langchain_liaobots.wire.exchange import Exchange
 from langchain_liaobots.wire.request import (
     DEFAULT_PROMPT,
+    PROTOCOL_HEADERS,
     BodyFormat,
     Request,
     build_models_request,
@@ -258,6 +259,21 @@ class ChatLiaobots(BaseChatModel):
     """The chat body: ``"2023"`` (the specified ``model`` object) or ``"2025"``
     (``models: [{"modelId", "provider"}]`` and ``search: "false"``; the model's
     registry entry needs a ``provider``)."""
+
+    @field_validator("default_headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if not value:
+            return value
+        owned = sorted(k for k in value if k.lower() in PROTOCOL_HEADERS)
+        if owned:
+            msg = (
+                f"default_headers may not set {', '.join(owned)}: the protocol owns "
+                f"{', '.join(sorted(PROTOCOL_HEADERS))} (pass the auth code as "
+                "auth=). Other headers are accepted."
+            )
+            raise ValueError(msg)
+        return value
 
     @field_validator("base_url")
     @classmethod

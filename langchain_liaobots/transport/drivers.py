@@ -201,7 +201,7 @@ class SyncDriver:
             self._resp = resp = client.session().post(
                 request.url,
                 data=request.body,
-                headers={**client.headers, **request.headers},
+                headers={**request.headers, **client.headers},
                 stream=True,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
@@ -310,7 +310,7 @@ class AsyncDriver:
             self._resp = resp = await session.post(
                 request.url,
                 data=request.body,
-                headers={**client.headers, **request.headers},
+                headers={**request.headers, **client.headers},
                 allow_redirects=False,
                 timeout=self._timeout,
             )

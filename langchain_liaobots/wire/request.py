@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_PROMPT",
     "LOGIN_PATH",
     "MODELS_PATH",
+    "PROTOCOL_HEADERS",
     "SESSION_COOKIE",
     "USER_PATH",
     "BodyFormat",
@@ -85,6 +86,11 @@ AUTH_HEADER: Final = "x-auth-code"
 
 COOKIE_HEADER: Final = "cookie"
 """The header that carries the session cookies."""
+
+PROTOCOL_HEADERS: Final = frozenset(
+    {"x-auth-code", "content-type", "content-length", "cookie", "host"}
+)
+"""Headers the protocol owns: ``default_headers`` may not set them."""
 
 USER_AGENT: Final = f"langchain-liaobots/{__version__}"
 """The ``user-agent`` sent with every request."""
