@@ -2,15 +2,18 @@
 
 The data flow of one call::
 
-    messages ──prompting.plan_turn──▶ + tool / JSON-answer instructions
-             ──messages.to_wire──▶ prompt + wire messages
-             ──protocol.build_request──▶ Request (limits checked, nothing sent yet)
-             ──transport.stream_text──▶ text pieces as they arrive
-             ──tools.ReplyParser──▶ ChatGenerationChunks (text, tool calls) …
-                                    and a final chunk_position="last"
+    messages ──prompt.prompting.plan_turn──▶ + tool / JSON-answer instructions
+             ──prompt.messages.to_wire──▶ prompt + wire messages
+             ──wire.request.build_request──▶ Request (limits checked, not sent)
+             ──wire.exchange.chat──▶ the call's commands (sans-I/O)
+             ──transport.drivers──▶ performed over the pooled client that
+                                    transport.clients owns for these settings
+             ──▶ text pieces as they arrive
+             ──prompt.reply.ReplyParser──▶ ChatGenerationChunks (text, tool
+                                    calls) … and a final chunk_position="last"
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
-share one path; ``_astream`` is native asyncio over the same core.
+share one path; ``_astream`` is native asyncio over the same exchange.
 """
 
 from __future__ import annotations
