@@ -32,8 +32,8 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(VENV)/.bench  ## the six performance figures of the README, vs the floors and peers (~6 min)
-	$(BIN)/python -m benchmarks
+bench: $(VENV)/.bench  ## the six performance figures of the README, vs the floors and peers (~6 min); ONLY=1,3 runs those alone
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
 bench-smoke: $(VENV)/.bench  ## the same benchmark at toy sizes (seconds; figures not meaningful)
 	$(BIN)/python -m benchmarks --smoke
