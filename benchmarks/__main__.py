@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--smoke] [--out DIR]``: see :mod:`benchmarks.run`."""
+"""``python -m benchmarks [--smoke] [--only 1,3] [--out DIR]``: see :mod:`.run`."""
 
 from benchmarks.run import main
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from benchmarks.common import PIECE_BYTES, pieces_of, serve
 from benchmarks.peers import (
     PROMPT,
     CoreFloor,
@@ -28,7 +29,6 @@ from benchmarks.peers import (
     make_liaobots,
     make_openai,
 )
-from benchmarks.run import PIECE_BYTES, serve
 from benchmarks.servers import Scenario, answer_text
 
 __all__ = ["main"]
@@ -44,9 +44,7 @@ def _workload(
         return lambda: list(raw.stream())
     if peer == "core":
         text = answer_text(pieces, PIECE_BYTES)
-        core = CoreFloor(
-            pieces=[text[i : i + PIECE_BYTES] for i in range(0, len(text), PIECE_BYTES)]
-        )
+        core = CoreFloor(pieces=pieces_of(text))
         return lambda: list(core.stream(PROMPT))
     if peer == "composed":
         composed = RawLoopModel(url=urls["liaobots"])

@@ -1,0 +1,145 @@
+"""The six figures' targets, in one table: what each measures and when it is met.
+
+Every threshold lives here once: the ``fig_*`` modules print them next to their
+figures, :data:`TARGETS` spells them out for the summary, and each target's
+``judge`` decides "met" from the figure's summary (the dict a figure's report
+returns, which ``results.json`` keeps under ``figures``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.sizes import Sizes
+
+__all__ = [
+    "BURST_VS_RAW",
+    "CAPACITY_STREAMS",
+    "CONC_WALL_S",
+    "CPU_VS_FLOOR",
+    "CPU_VS_OPENAI",
+    "IMPORT_VS_CORE",
+    "LATENCY_P95_MS",
+    "TARGETS",
+    "Target",
+    "target",
+]
+
+CPU_VS_FLOOR = 1.25
+"""Figure 1: ChatLiaobots CPU per piece / (raw loop + core floor), at most."""
+CPU_VS_OPENAI = 0.15
+"""Figure 1: ChatLiaobots CPU per piece / ChatOpenAI's, at most."""
+BURST_VS_RAW = 2.0
+"""Figure 2: ChatLiaobots burst wall time / the raw loop's, at most."""
+CONC_WALL_S = 0.75
+"""Figure 3: seconds for the concurrent ``astream`` calls, at most (full size)."""
+LATENCY_P95_MS = 5.0
+"""Figure 4: p95 delay from a piece leaving the server to its yield, below (ms)."""
+IMPORT_VS_CORE = 1.15
+"""Figure 5: import time / langchain-core's chat-model module, at most."""
+CAPACITY_STREAMS = 256
+"""Figure 6: concurrent streams the local server holds with zero errors, at least."""
+
+Judge = Callable[[Mapping[str, Any], Sizes], bool]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure: its id, what it measures, its target and how it is judged.
+
+    Attributes:
+        id: ``"1"`` … ``"6"``: the section ``[id]`` and the key in ``results.json``.
+        name: The figure's name in the summary, formatted with its summary
+            (``"{streams} x astream (s)"``).
+        title: What the figure measures, in a few words (``--only`` help).
+        target: The target, as the summary prints it.
+        judge: Whether the figure's summary meets the target at these sizes.
+    """
+
+    id: str
+    name: str
+    title: str
+    target: str
+    judge: Judge
+
+    def label(self, summary: Mapping[str, Any]) -> str:
+        """Return the figure's row label in the summary, e.g. ``1 CPU per piece``."""
+        return f"{self.id} {self.name.format(**summary)}"
+
+
+def _cpu_met(s: Mapping[str, Any], sizes: Sizes) -> bool:
+    met: bool = s["ratio_vs_floor"] <= CPU_VS_FLOOR
+    if "ratio_vs_openai" in s:
+        met = met and s["ratio_vs_openai"] <= CPU_VS_OPENAI
+    return met
+
+
+def _conc_met(s: Mapping[str, Any], sizes: Sizes) -> bool:
+    # At smoke sizes the time to first byte is shorter: only the ranking counts.
+    met: bool = s["value"] <= CONC_WALL_S if sizes.name == "full" else True
+    if "ratio_vs_openai" in s:
+        met = met and s["ratio_vs_openai"] < 1
+    return met
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "1",
+        "CPU per piece (us)",
+        "client CPU per streamed piece",
+        f"<={CPU_VS_FLOOR:g}x (raw+core), <={CPU_VS_OPENAI:g}x ChatOpenAI",
+        _cpu_met,
+    ),
+    Target(
+        "2",
+        "burst wall (ms)",
+        "wall time of a burst of pieces",
+        f"<={BURST_VS_RAW:g}x raw",
+        lambda s, _: s["ratio_vs_raw"] <= BURST_VS_RAW,
+    ),
+    Target(
+        "3",
+        "{streams} x astream (s)",
+        "concurrent astream calls, slow first byte (and the curve)",
+        f"<={CONC_WALL_S:g} s, < ChatOpenAI",
+        _conc_met,
+    ),
+    Target(
+        "4",
+        "delay to yield (ms)",
+        "delay from a piece leaving the server to its yield",
+        f"<{LATENCY_P95_MS:g} ms (p95)",
+        lambda s, _: s["p95"] < LATENCY_P95_MS,
+    ),
+    Target(
+        "5",
+        "import (ms)",
+        "import time in a fresh interpreter",
+        f"<={IMPORT_VS_CORE:g}x (both)",
+        lambda s, _: (
+            max(s["ratio_vs_core"], s["class_ratio_vs_core"]) <= IMPORT_VS_CORE
+        ),
+    ),
+    Target(
+        "6",
+        "server capacity",
+        "streams the local server holds at once",
+        f">={CAPACITY_STREAMS}, 0 errors",
+        lambda s, _: s["value"] >= CAPACITY_STREAMS,
+    ),
+)
+"""The figures, in the order they run and print."""
+
+
+def target(id_: str) -> Target:
+    """Return the row of :data:`TARGETS` with this id.
+
+    Raises:
+        KeyError: If no figure has this id.
+    """
+    for t in TARGETS:
+        if t.id == id_:
+            return t
+    raise KeyError(id_)
