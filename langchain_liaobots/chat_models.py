@@ -6,7 +6,7 @@ The data flow of one call::
              ──messages.to_wire──▶ prompt + wire messages
              ──protocol.build_request──▶ Request (limits checked, nothing sent yet)
              ──transport.stream_text──▶ text pieces as they arrive
-             ──tools.ReplyParser──▶ ChatGenerationChunks (text, tool calls) …
+             ──reply.ReplyParser──▶ ChatGenerationChunks (text, tool calls) …
                                     and a final chunk_position="last"
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``

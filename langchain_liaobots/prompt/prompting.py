@@ -12,7 +12,7 @@ which takes the kwargs that :meth:`ChatLiaobots.bind_tools` and
 * ``kwargs`` — the remaining per-call options (``model``, …);
 * :meth:`Turn.feed` / :meth:`Turn.finish` — the answer's text deltas in,
   ``ChatGenerationChunk`` s out, through one
-  :class:`~langchain_liaobots.prompt.tools.ReplyParser`.
+  :class:`~langchain_liaobots.prompt.reply.ReplyParser`.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -33,6 +33,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_liaobots.prompt import structured, tools
+from langchain_liaobots.prompt.reply import Piece, ReplyParser
 
 __all__ = ["PLAN_KWARGS", "Turn", "plan_turn"]
 
@@ -52,7 +53,7 @@ class Turn:
 
     messages: list[BaseMessage]
     kwargs: dict[str, Any]
-    parser: tools.ReplyParser
+    parser: ReplyParser
 
     def feed(self, text: str) -> Iterator[ChatGenerationChunk]:
         """Turn one text delta of the answer into chunks.
@@ -79,7 +80,7 @@ class Turn:
         return _chunks(self.parser.finish())
 
 
-def _chunks(pieces: Iterable[tools.Piece]) -> Iterator[ChatGenerationChunk]:
+def _chunks(pieces: Iterable[Piece]) -> Iterator[ChatGenerationChunk]:
     for piece in pieces:
         if isinstance(piece, str):
             message = AIMessageChunk(content=piece)
@@ -134,5 +135,5 @@ def plan_turn(
     if sections:
         head = [] if _has_system(planned) else [SystemMessage(default_prompt)]
         planned = [*head, *planned, SystemMessage("\n\n".join(sections))]
-    parser = tools.ReplyParser(tool_calls=calls, json_only=answer is not None)
+    parser = ReplyParser(tool_calls=calls, json_only=answer is not None)
     return Turn(messages=planned, kwargs=rest, parser=parser)

@@ -1,7 +1,7 @@
 """Structured output: a schema in, JSON answers asked for and parsed back out.
 
 Liaobots has no JSON mode, so a JSON answer is asked for in the system prompt
-and the reply parser (:class:`langchain_liaobots.prompt.tools.ReplyParser`) keeps only
+and the reply parser (:class:`langchain_liaobots.prompt.reply.ReplyParser`) keeps only
 the JSON object. This module holds that layer's sans-I/O parts:
 
 * :func:`read_response_format` accepts an OpenAI-style ``response_format``
@@ -19,7 +19,6 @@ the JSON object. This module holds that layer's sans-I/O parts:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import itemgetter
@@ -36,6 +35,8 @@ from langchain_core.utils.function_calling import (
     convert_to_openai_tool,
 )
 from langchain_core.utils.pydantic import is_basemodel_subclass
+
+from langchain_liaobots.prompt.reply import json_section, read_json_section
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -61,8 +62,7 @@ JSON_ONLY: Final = (
 )
 """The instruction that asks for a bare JSON answer."""
 
-_SCHEMA_OPEN: Final = "<json_schema>\n"
-_SCHEMA_CLOSE: Final = "\n</json_schema>"
+_SCHEMA_TAG: Final = "json_schema"
 _METHODS: Final = ("json_schema", "json_mode", "function_calling")
 
 
@@ -123,10 +123,9 @@ def render_answer_instructions(answer: AnswerFormat) -> str:
     text = f"# Answer format\n\n{JSON_ONLY}"
     if answer.schema is None:
         return text
-    schema = json.dumps(answer.schema, ensure_ascii=False)
     return (
         f"{text}\nIt must conform to this JSON Schema:\n"
-        f"{_SCHEMA_OPEN}{schema}{_SCHEMA_CLOSE}"
+        f"{json_section(_SCHEMA_TAG, answer.schema)}"
     )
 
 
@@ -141,14 +140,7 @@ def read_answer_instructions(prompt: str) -> AnswerFormat | None:
     """
     if JSON_ONLY not in prompt:
         return None
-    start = prompt.find(_SCHEMA_OPEN)
-    end = prompt.find(_SCHEMA_CLOSE, start + 1)
-    if start < 0 or end < 0:
-        return AnswerFormat(schema=None)
-    try:
-        schema = json.loads(prompt[start + len(_SCHEMA_OPEN) : end])
-    except ValueError:
-        return AnswerFormat(schema=None)
+    schema = read_json_section(prompt, _SCHEMA_TAG)
     return AnswerFormat(schema=schema if isinstance(schema, dict) else None)
 
 
