@@ -704,7 +704,9 @@ class ChatLiaobots(BaseChatModel):
                 but the schema is not sent: describe the keys in your prompt) or
                 ``"function_calling"`` (the schema becomes a forced tool).
             include_raw: Return ``{"raw": AIMessage, "parsed": ...,
-                "parsing_error": ...}`` instead of raising on a parsing error.
+                "parsing_error": ..., "attempts": [...]}`` instead of raising on
+                a parsing error: ``raw``/``parsing_error`` of the last attempt,
+                ``attempts`` every attempt's ``{"raw", "parsing_error"}``.
             strict: Ask for exactly the schema; not with ``"json_mode"``.
             **kwargs: Not supported; any is an error.
 
@@ -720,7 +722,12 @@ class ChatLiaobots(BaseChatModel):
             msg = f"Received unsupported arguments {kwargs}"
             raise ValueError(msg)
         return structured_output(
-            self, schema, method=method, include_raw=include_raw, strict=strict
+            self,
+            schema,
+            method=method,
+            include_raw=include_raw,
+            strict=strict,
+            retries=self.parse_retries,
         )
 
     # -- the account and the service's models ----------------------------------
