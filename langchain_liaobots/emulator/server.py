@@ -406,9 +406,11 @@ class LiaobotsEmulator(BackgroundServer):
             await resp.write(encode_sse(error))
         elif fault is not None and fault.done and content_type == SSE_CONTENT_TYPE:
             await resp.write(encode_sse(None))
-        await resp.write_eof()
         if not isinstance(fault, SseError):
+            # Counted before the end is sent, so a client that has seen the end
+            # of the answer also sees the count.
             self.answers_completed += 1
+        await resp.write_eof()
         return resp
 
     def _app(self) -> web.Application:
