@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint docs fuzz bench bench-smoke clean
+.PHONY: demo test lint docs fuzz live bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-smoke: $(VENV)/.bench  ## the same benchmark at toy sizes (seconds; figure
 
 fuzz: $(VENV)/.dev  ## the long property-based runs: >= 10,000 hypothesis examples per property (~3 min)
 	$(BIN)/python -m pytest -m long
+
+live: $(VENV)/.dev  ## one invoke, stream, tool call and structured output against the real service (needs LIAOBOTS_AUTH_CODE)
+	$(BIN)/python -m pytest tests/live -m live --force-enable-socket -rs
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis

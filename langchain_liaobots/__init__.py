@@ -26,6 +26,7 @@ from langchain_liaobots.errors import (
     LiaobotsTimeoutError,
     LiaobotsTLSError,
     LiaobotsUnexpectedResponseError,
+    LiaobotsUnsupportedParameterWarning,
 )
 from langchain_liaobots.registry import (
     ModelSpec,
@@ -55,6 +56,7 @@ __all__ = [
     "LiaobotsTLSError",
     "LiaobotsTimeoutError",
     "LiaobotsUnexpectedResponseError",
+    "LiaobotsUnsupportedParameterWarning",
     "ModelSpec",
     "__version__",
     "get_model",

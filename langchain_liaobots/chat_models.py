@@ -9,8 +9,11 @@ The data flow of one call::
              ──transport.drivers──▶ performed over the pooled client that
                                     transport.clients owns for these settings
              ──▶ text pieces as they arrive
+             ──wire.tokens.ReplyBudget──▶ the part within max_tokens (then
+                                    stop reading)
              ──prompt.reply.ReplyParser──▶ ChatGenerationChunks (text, tool
                                     calls) … and a final chunk_position="last"
+                                    carrying the estimated usage_metadata
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
 share one path; ``_astream`` is native asyncio over the same exchange.
@@ -22,7 +25,7 @@ import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from langchain_core.callbacks import (
@@ -39,7 +42,12 @@ from langchain_core.language_models.chat_models import (
     generate_from_stream,
 )
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    UsageMetadata,
+)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -55,9 +63,12 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from langchain_liaobots.errors import LiaobotsSecurityWarning
+from langchain_liaobots.errors import (
+    LiaobotsSecurityWarning,
+    LiaobotsUnsupportedParameterWarning,
+)
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.prompting import Turn, plan_turn
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
@@ -78,12 +89,28 @@ from langchain_liaobots.wire.request import (
     build_models_request,
     build_request,
     is_loopback,
-    origin_of,
+    normalize_base_url,
+)
+from langchain_liaobots.wire.tokens import (
+    count_input_tokens,
+    count_reply_tokens,
+    count_text_tokens,
 )
 
 __all__ = ["ChatLiaobots"]
 
 PROVIDER = "liaobots"
+
+UNSENT_PARAMS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "frequency_penalty",
+    "presence_penalty",
+    "seed",
+    "n",
+)
+"""Fields other chat models have, accepted but not sent: the protocol has no slot."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -99,15 +126,19 @@ class ChatLiaobots(BaseChatModel):
         (``python -m langchain_liaobots.emulator``) and point ``base_url`` at it.
 
     Key init args:
-        model: The registry id (alias ``model_name``), e.g. ``"gpt-4"``.
+        model: The registry id (alias ``model_name``), e.g. ``"gpt-4"``; an
+            unknown id is a ``ValueError`` at construction.
         auth: The auth code (alias ``api_key``); env ``LIAOBOTS_AUTH_CODE``.
         base_url: The service URL; env ``LIAOBOTS_BASE_URL``.
         timeout: Seconds to connect and for each silence while reading.
         max_retries: Retries for failures before the answer starts.
+        max_tokens: Stop reading the answer after about this many tokens.
+        stream_usage: Put the estimated usage on the last streamed chunk.
+        parse_retries: Extra turns that repair unusable structured output.
         verify_tls: Verify TLS certificates (default; turning it off warns).
         acquire_auth_code: Opt in to getting a code from the service.
         session_login: Opt in to the session-cookie login.
-        body_format: ``"2023"`` (specified) or ``"2025"`` chat bodies.
+        body_format: ``"2023"`` (specified) or ``"2025"`` request bodies.
 
     Instantiate:
         .. code-block:: python
@@ -177,12 +208,28 @@ class ChatLiaobots(BaseChatModel):
         ``response_format={"type": "json_schema", ...}`` makes the answer bare
         JSON text.
 
+    Token usage:
+        The service reports no usage, so it is estimated offline with the
+        counter the limit check uses (``count_tokens_approximately`` over the
+        prompt and messages really sent, tool and JSON instructions included;
+        the reply as the assistant turn it becomes):
+
+        .. code-block:: python
+
+            llm.invoke("Hello").usage_metadata
+            # {"input_tokens": 36, "output_tokens": 7, "total_tokens": 43}
+
+        Streams carry it once, on the last chunk (``stream_usage=False``
+        leaves it off). ``llm.get_num_tokens_from_messages(messages, tools)``
+        gives the same input estimate before sending.
+
     Response metadata:
         The last chunk of a stream (and so the message ``invoke`` returns)
         carries ``{"model_name": "gpt-4", "finish_reason": "stop",
-        "model_provider": "liaobots"}`` (``finish_reason`` is ``"tool_calls"``
-        when the reply called a tool). The service reports no token usage, so
-        there is no ``usage_metadata``.
+        "model_provider": "liaobots", "usage_estimated": True}``
+        (``finish_reason`` is ``"tool_calls"`` when the reply called a tool and
+        ``"length"`` when it was cut at ``max_tokens``; ``usage_estimated``
+        marks the estimated ``usage_metadata`` and is absent without it).
     """
 
     model_config = ConfigDict(populate_by_name=True)
@@ -221,10 +268,40 @@ class ChatLiaobots(BaseChatModel):
     """The system prompt sent when the conversation has no system message."""
 
     temperature: float | None = None
-    """Accepted and reported in traces; the protocol has no field to send it."""
+    """Accepted and reported in traces, never sent: the protocol has no slot for
+    it (setting it warns once, with :class:`LiaobotsUnsupportedParameterWarning`)."""
 
-    max_tokens: int | None = None
-    """Accepted and reported in traces; the protocol has no field to send it."""
+    top_p: float | None = None
+    """Accepted, never sent (warns once, like ``temperature``)."""
+
+    top_k: int | None = None
+    """Accepted, never sent (warns once, like ``temperature``)."""
+
+    frequency_penalty: float | None = None
+    """Accepted, never sent (warns once, like ``temperature``)."""
+
+    presence_penalty: float | None = None
+    """Accepted, never sent (warns once, like ``temperature``)."""
+
+    seed: int | None = None
+    """Accepted, never sent (warns once, like ``temperature``)."""
+
+    n: int | None = None
+    """Accepted, never sent (warns once, like ``temperature``): one answer per call."""
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Honoured on the client: reading stops once the answer reaches about this
+    many tokens (the usage estimate's counter), the connection is closed and
+    ``finish_reason`` is ``"length"``. Also accepted per call."""
+
+    stream_usage: bool = True
+    """Put the estimated ``usage_metadata`` on the last chunk of a stream (also
+    a per-call kwarg). ``invoke`` always carries it."""
+
+    parse_retries: int = Field(default=1, ge=0)
+    """Extra turns ``with_structured_output`` may take when a reply does not
+    parse or validate: the model is shown its reply and the error and asked
+    again. ``0`` turns the repair off."""
 
     verify_tls: bool = True
     """Verify the service's TLS certificate. Turning it off warns: anyone on the
@@ -259,9 +336,12 @@ class ChatLiaobots(BaseChatModel):
     path (in its own event loop) and never closed by the model."""
 
     body_format: BodyFormat = "2023"
-    """The chat body: ``"2023"`` (the specified ``model`` object) or ``"2025"``
-    (``models: [{"modelId", "provider"}]`` and ``search: "false"``; the model's
-    registry entry needs a ``provider``)."""
+    """The era of the request bodies: ``"2023"`` (the specified ``model``
+    object, an empty login body, ``{"authcode"}`` for ``/api/user``) or
+    ``"2025"``, what the last clients sent (``models: [{"modelId",
+    "provider"}]`` and ``search: "false"``, so the model's registry entry needs
+    a ``provider``; ``{"token": <20 random characters>}`` for the login;
+    ``{"authcode", "recommendUrl": "<base_url origin>/zh"}`` for ``/api/user``)."""
 
     @field_validator("default_headers")
     @classmethod
@@ -278,11 +358,30 @@ class ChatLiaobots(BaseChatModel):
             raise ValueError(msg)
         return value
 
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        get_model(value)  # a ValueError naming the known ids and register_model
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        origin_of(value)
-        return value.rstrip("/")
+        return normalize_base_url(value)
+
+    @model_validator(mode="after")
+    def _warn_if_unsent(self) -> ChatLiaobots:
+        unsent = [name for name in UNSENT_PARAMS if getattr(self, name) is not None]
+        if unsent:
+            warnings.warn(
+                f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
+                f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
+                "has no field for sampling parameters, so the service uses its "
+                "own settings. max_tokens is honoured (on the client).",
+                LiaobotsUnsupportedParameterWarning,
+                stacklevel=2,
+            )
+        return self
 
     @model_validator(mode="after")
     def _warn_if_insecure(self) -> ChatLiaobots:
@@ -322,6 +421,7 @@ class ChatLiaobots(BaseChatModel):
             "base_url": self.base_url,
             "prompt": self.prompt,
             "body_format": self.body_format,
+            "max_tokens": self.max_tokens,
         }
 
     def _get_ls_params(
@@ -345,7 +445,61 @@ class ChatLiaobots(BaseChatModel):
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         spec = get_model(self.model)
-        return ModelProfile(max_input_tokens=spec.token_limit, text_inputs=True)
+        profile = ModelProfile(
+            text_inputs=True,
+            text_outputs=True,
+            image_inputs=False,
+            audio_inputs=False,
+            video_inputs=False,
+            pdf_inputs=False,
+            tool_calling=spec.tool_calling,
+            tool_choice=spec.tool_choice,
+            structured_output=spec.structured_output,
+            temperature=False,
+        )
+        if spec.input_token_limit is not None:
+            profile["max_input_tokens"] = spec.input_token_limit
+        return profile
+
+    # -- token counting ------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimate the tokens a text adds to a request, offline.
+
+        The counter of the limit check and of ``usage_metadata``
+        (``count_tokens_approximately``: about four characters a token); no
+        tokenizer package is needed.
+
+        Args:
+            text: Any text.
+
+        Returns:
+            The estimate, without a message's role and per-message tokens.
+        """
+        return count_text_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Estimate the input tokens of a call, as the limit check counts them.
+
+        Counts what would really be sent: the system prompt (the default one
+        when there is no ``SystemMessage``), the tool instructions for
+        ``tools`` (with ``tool_choice="auto"``), and every message as
+        rendered on the wire (tool calls and results included). It equals the
+        ``input_tokens`` of the ``usage_metadata`` of that call.
+
+        Args:
+            messages: The conversation.
+            tools: Tools as ``bind_tools`` accepts them, or ``None``.
+
+        Returns:
+            The estimate.
+        """
+        turn = plan_turn(messages, self.prompt, {"tools": tools})
+        return count_input_tokens(*to_wire(turn.messages, self.prompt))
 
     # -- the data flow -------------------------------------------------------
 
@@ -355,8 +509,13 @@ class ChatLiaobots(BaseChatModel):
         messages: Sequence[BaseMessage],
         stop: list[str] | None,
         kwargs: dict[str, Any],
-    ) -> tuple[Request, list[str], str]:
-        """Turn messages and per-call options into a request; nothing is sent."""
+    ) -> tuple[Request, list[str], str, int]:
+        """Turn messages and per-call options into a request; nothing is sent.
+
+        Returns:
+            The request, the stop sequences, the model id and the estimated
+            input tokens.
+        """
         model_id = kwargs.get("model", self.model)
         spec = get_model(model_id)
         if not client.credentials.can_authenticate:
@@ -366,7 +525,7 @@ class ChatLiaobots(BaseChatModel):
             self.base_url, spec, prompt, wire, body_format=self.body_format
         )
         stops = stop if stop is not None else (self.stop or [])
-        return request, stops, model_id
+        return request, stops, model_id, count_input_tokens(prompt, wire)
 
     def _client(self) -> Client:
         """The pooled client of this call's settings and process.
@@ -381,6 +540,7 @@ class ChatLiaobots(BaseChatModel):
             code=code_digest(code),
             acquire=self.acquire_auth_code,
             login=self.session_login,
+            body_format=self.body_format,
             timeout=self.timeout,
             verify=self.verify_tls,
             proxy=self.proxy,
@@ -396,9 +556,15 @@ class ChatLiaobots(BaseChatModel):
         messages: Sequence[BaseMessage],
         stop: list[str] | None,
         kwargs: dict[str, Any],
-    ) -> tuple[Exchange, str]:
-        """Build the exchange of one chat call; nothing is sent yet."""
-        request, stops, model_id = self._request(client, messages, stop, kwargs)
+    ) -> tuple[Exchange, str, int]:
+        """Build the exchange of one chat call; nothing is sent yet.
+
+        Returns:
+            The exchange, the model id and the estimated input tokens.
+        """
+        request, stops, model_id, input_tokens = self._request(
+            client, messages, stop, kwargs
+        )
         flow = exchange.chat(
             request,
             client.credentials,
@@ -406,19 +572,47 @@ class ChatLiaobots(BaseChatModel):
             max_retries=self.max_retries,
             stop=stops,
         )
-        return flow, model_id
+        return flow, model_id, input_tokens
 
-    @staticmethod
-    def _last_chunk(model_id: str, finish_reason: str) -> ChatGenerationChunk:
+    def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Turn:
+        """Plan the call: instructions in, the reply's parser and budget out."""
+        return plan_turn(
+            messages, self.prompt, kwargs, kwargs.get("max_tokens", self.max_tokens)
+        )
+
+    def _last_chunk(
+        self, model_id: str, turn: Turn, input_tokens: int, kwargs: dict[str, Any]
+    ) -> ChatGenerationChunk:
+        """The final chunk: finish reason and, unless turned off, the usage.
+
+        The usage is estimated (``usage_estimated`` says so): the service
+        reports none.
+        """
+        metadata: dict[str, Any] = {
+            "model_name": model_id,
+            "finish_reason": turn.finish_reason,
+            "model_provider": PROVIDER,
+        }
+        usage: UsageMetadata | None = None
+        if kwargs.get("stream_usage", self.stream_usage):
+            output_tokens = count_reply_tokens(turn.budget.text)
+            # A cast: under mypy's Python 3.10 the TypedDict's NotRequired keys
+            # (typing.NotRequired, 3.11+) read as required.
+            usage = cast(
+                "UsageMetadata",
+                {
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                },
+            )
+            metadata["usage_estimated"] = True
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
                 chunk_position="last",
-                response_metadata={
-                    "model_name": model_id,
-                    "finish_reason": finish_reason,
-                    "model_provider": PROVIDER,
-                },
+                response_metadata=metadata,
+                usage_metadata=usage,
             )
         )
 
@@ -429,13 +623,21 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        turn = plan_turn(messages, self.prompt, kwargs)
+        turn = self._plan(messages, kwargs)
         client = self._client()
-        flow, model_id = self._chat(client, turn.messages, stop, turn.kwargs)
-        for text in SyncDriver(client).run(flow):
-            yield from turn.feed(text)
+        flow, model_id, input_tokens = self._chat(
+            client, turn.messages, stop, turn.kwargs
+        )
+        texts = SyncDriver(client).run(flow)
+        try:
+            for text in texts:
+                yield from turn.feed(text)
+                if turn.exhausted:
+                    break
+        finally:  # stop reading: closes the response (consumer gone, or max_tokens)
+            texts.close()
         yield from turn.finish()
-        yield self._last_chunk(model_id, turn.finish_reason)
+        yield self._last_chunk(model_id, turn, input_tokens, kwargs)
 
     async def _astream(
         self,
@@ -444,15 +646,23 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        turn = plan_turn(messages, self.prompt, kwargs)
+        turn = self._plan(messages, kwargs)
         client = self._client()
-        flow, model_id = self._chat(client, turn.messages, stop, turn.kwargs)
-        async for text in AsyncDriver(client).run(flow):
-            for chunk in turn.feed(text):
-                yield chunk
+        flow, model_id, input_tokens = self._chat(
+            client, turn.messages, stop, turn.kwargs
+        )
+        texts = AsyncDriver(client).run(flow)
+        try:
+            async for text in texts:
+                for chunk in turn.feed(text):
+                    yield chunk
+                if turn.exhausted:
+                    break
+        finally:  # stop reading: closes the response (consumer gone, or max_tokens)
+            await texts.aclose()
         for chunk in turn.finish():
             yield chunk
-        yield self._last_chunk(model_id, turn.finish_reason)
+        yield self._last_chunk(model_id, turn, input_tokens, kwargs)
 
     def _generate(
         self,
@@ -461,7 +671,8 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, **kwargs))
+        stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
+        return generate_from_stream(stream)
 
     async def _agenerate(
         self,
@@ -470,7 +681,8 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await agenerate_from_stream(self._astream(messages, stop, **kwargs))
+        stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
+        return await agenerate_from_stream(stream)
 
     # -- tools and structured output -----------------------------------------
 
@@ -526,7 +738,9 @@ class ChatLiaobots(BaseChatModel):
                 but the schema is not sent: describe the keys in your prompt) or
                 ``"function_calling"`` (the schema becomes a forced tool).
             include_raw: Return ``{"raw": AIMessage, "parsed": ...,
-                "parsing_error": ...}`` instead of raising on a parsing error.
+                "parsing_error": ..., "attempts": [...]}`` instead of raising on
+                a parsing error: ``raw``/``parsing_error`` of the last attempt,
+                ``attempts`` every attempt's ``{"raw", "parsing_error"}``.
             strict: Ask for exactly the schema; not with ``"json_mode"``.
             **kwargs: Not supported; any is an error.
 
@@ -542,7 +756,12 @@ class ChatLiaobots(BaseChatModel):
             msg = f"Received unsupported arguments {kwargs}"
             raise ValueError(msg)
         return structured_output(
-            self, schema, method=method, include_raw=include_raw, strict=strict
+            self,
+            schema,
+            method=method,
+            include_raw=include_raw,
+            strict=strict,
+            retries=self.parse_retries,
         )
 
     # -- the account and the service's models ----------------------------------

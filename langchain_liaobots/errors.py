@@ -10,8 +10,10 @@ the answer text received before the failure, so nothing is lost.
 it is pure (bytes and ints in, an exception object out). It never sees the auth
 code: the exchange passes the body through
 :meth:`~langchain_liaobots.wire.auth.Credentials.scrub_text` first, in case the
-service echoed the code. :class:`LiaobotsSecurityWarning` is the warning category of
-risky settings (TLS verification off, the code over plain ``http``).
+service echoed the code. :class:`LiaobotsSecurityWarning` is the warning category
+of risky settings (TLS verification off, the code over plain ``http``);
+:class:`LiaobotsUnsupportedParameterWarning` that of sampling parameters the
+protocol cannot carry.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "LiaobotsTLSError",
     "LiaobotsTimeoutError",
     "LiaobotsUnexpectedResponseError",
+    "LiaobotsUnsupportedParameterWarning",
     "error_for_status",
     "excerpt",
 ]
@@ -188,6 +191,16 @@ class LiaobotsTimeoutError(LiaobotsError, ModelTimeoutError):
     ``is_retryable`` stays true for callers' own policies (an agent may try
     again), but the transports never retry a timeout themselves, so a call
     fails within ``timeout`` seconds of the last byte received.
+    """
+
+
+class LiaobotsUnsupportedParameterWarning(UserWarning):
+    """Parameters were set that the Liaobots protocol cannot carry.
+
+    Raised as a warning (once, when ``ChatLiaobots`` is constructed) naming
+    them: ``temperature``, ``top_p``, ``top_k``, ``frequency_penalty``,
+    ``presence_penalty``, ``seed`` and ``n`` are accepted, like the fields of
+    other chat models, and reported in traces, but never sent.
     """
 
 

@@ -6,7 +6,12 @@ Liaobots identifies a model by sending its whole registry entry
 entries, lets users register their own, and answers "which entry is this id?"
 with a clear error for an unknown id. ``maxLength`` is a budget in characters of
 input and ``tokenLimit`` a budget in tokens; :mod:`langchain_liaobots.wire.request`
-checks requests against both before anything is sent.
+checks requests against both before anything is sent. A limit of ``0`` (as the
+2025 model lists sent) means the limit is unknown, and is not checked.
+
+Each entry also declares what the model can do through this package (prompt-based
+tool calling, ``tool_choice``, native structured output); ``ChatLiaobots.profile``
+reports it. Those flags never travel on the wire.
 
 :func:`register_discovered` takes the JSON array ``POST /api/models`` answers
 (model discovery; the I/O is the transports') and registers its entries.
@@ -39,22 +44,45 @@ class ModelSpec(BaseModel):
     Attributes:
         id: The id sent to the service, e.g. ``"gpt-4"``.
         name: The display name, e.g. ``"GPT-4"``.
-        max_length: ``maxLength``: the input budget in characters.
-        token_limit: ``tokenLimit``: the input budget in tokens.
-        context: Optional display string of the context size (``"128K"``).
+        max_length: ``maxLength``: the input budget in characters; ``0`` if
+            unknown.
+        token_limit: ``tokenLimit``: the input budget in tokens; ``0`` if unknown.
+        context: Optional display of the context size (``"128K"``; ``0`` if
+            unknown).
         family: Optional ``model`` family label (``"ChatGPT"``, ``"Claude"``).
         provider: Optional vendor (``"OpenAI"``, ``"Anthropic"``).
+        tool_calling: Whether the model follows the prompt-based tool
+            instructions (not sent; default ``True``).
+        tool_choice: Whether it honours a forced ``tool_choice`` (not sent;
+            default ``True``).
+        structured_output: Whether it should be treated as having *native*
+            structured output, e.g. by ``langchain.agents.create_agent`` (not
+            sent; default ``False``: ``with_structured_output`` works through
+            prompt instructions for every model either way).
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    max_length: int = Field(alias="maxLength", gt=0)
-    token_limit: int = Field(alias="tokenLimit", gt=0)
-    context: str | None = None
+    max_length: int = Field(alias="maxLength", ge=0)
+    token_limit: int = Field(alias="tokenLimit", ge=0)
+    context: str | int | None = None
     family: str | None = Field(default=None, alias="model")
     provider: str | None = None
+    tool_calling: bool = Field(default=True, exclude=True)
+    tool_choice: bool = Field(default=True, exclude=True)
+    structured_output: bool = Field(default=False, exclude=True)
+
+    @property
+    def char_limit(self) -> int | None:
+        """``maxLength``, or ``None`` when the service reports it unknown (0)."""
+        return self.max_length or None
+
+    @property
+    def input_token_limit(self) -> int | None:
+        """``tokenLimit``, or ``None`` when the service reports it unknown (0)."""
+        return self.token_limit or None
 
     def to_wire(self) -> dict[str, Any]:
         """Return the entry as the ``model`` field of a request body.
@@ -108,14 +136,16 @@ def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
     Args:
         spec: A :class:`ModelSpec`, or a wire-shaped dict such as
             ``{"id": "my-model", "name": "Mine", "maxLength": 9000,
-            "tokenLimit": 3000}``.
+            "tokenLimit": 3000}`` (``0`` for a limit that is not known; the
+            capability flags ``tool_calling``, ``tool_choice`` and
+            ``structured_output`` may be added).
 
     Returns:
         The registered entry.
 
     Raises:
         pydantic.ValidationError: If a dict lacks a field or a limit is not
-            a positive integer.
+            an integer >= 0.
     """
     entry = spec if isinstance(spec, ModelSpec) else ModelSpec.model_validate(spec)
     _REGISTRY[entry.id] = entry
@@ -126,7 +156,9 @@ def register_discovered(entries: Any) -> list[ModelSpec]:
     """Register the entries of a model-discovery answer (``POST /api/models``).
 
     The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified values;
-    an entry that is not a valid registry entry is skipped with a warning.
+    an entry with zero limits (``maxLength: 0, tokenLimit: 0, context: 0``, as
+    2025 lists sent) is a usable model whose limits are unknown; an entry that
+    is not a valid registry entry is skipped with a warning.
 
     Args:
         entries: The parsed JSON answer: a bare array of registry entries.

@@ -18,7 +18,9 @@ TLS with an ``ssl_context``) from a background thread with its own event loop
 * ``POST /api/models`` — the registry entries, as a bare JSON array;
 * ``POST /recaptcha/api/login`` — sets the ``gkp2`` session cookie; with
   ``require_cookie=True`` every other endpoint answers the captcha page (status
-  200) to a request without it.
+  200) to a request without it. Browsers' and aiohttp's default cookie jars keep
+  no cookie set by an IP address, so :attr:`LiaobotsEmulator.localhost_url`
+  offers the same server under the name ``localhost``.
 
 Failures are scripted per request with :meth:`LiaobotsEmulator.script`, a queue
 of the behaviours in :mod:`langchain_liaobots.emulator.faults`. Every request
@@ -108,6 +110,9 @@ class LiaobotsEmulator(BackgroundServer):
     Attributes:
         requests: Every request received, in order.
         answers_completed: How many answers were streamed to their end.
+        answers_abandoned: How many answers the client closed the connection
+            of before their end (a stop sequence, ``max_tokens``, a consumer
+            that stopped iterating).
         accounts: The account state of each known code (``/api/user``).
     """
 
@@ -172,9 +177,19 @@ class LiaobotsEmulator(BackgroundServer):
         )
         self.requests: list[ReceivedRequest] = []
         self.answers_completed = 0
+        self.answers_abandoned = 0
         self._script: list[Behaviour] = []
         self._script_lock = threading.Lock()
         self._sessions: set[str] = set()
+
+    @property
+    def localhost_url(self) -> str:
+        """``http(s)://localhost:PORT``: the server under a name a cookie jar keeps.
+
+        Raises:
+            RuntimeError: If the server is not running.
+        """
+        return self.base_url.replace("://127.0.0.1:", "://localhost:", 1)
 
     # -- scripting -----------------------------------------------------------
 
@@ -376,16 +391,20 @@ class LiaobotsEmulator(BackgroundServer):
             len(role) + sum(map(len, pieces)),
         )
         await out.start()
-        if role:
-            await out.write(role)
-        for i in range(end + 1):
-            if await self._stalled_out(stall, i):
-                return self._drop(request, out.response)
-            if i == end:
-                break
-            if i and pace:
-                await asyncio.sleep(pace)
-            await out.write(pieces[i])
+        try:
+            if role:
+                await out.write(role)
+            for i in range(end + 1):
+                if await self._stalled_out(stall, i):
+                    return self._drop(request, out.response)
+                if i == end:
+                    break
+                if i and pace:
+                    await asyncio.sleep(pace)
+                await out.write(pieces[i])
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.answers_abandoned += 1  # the client closed the connection
+            raise
         if isinstance(fault, Cut):
             return self._drop(request, out.response)
         if isinstance(fault, SseError):
@@ -397,9 +416,11 @@ class LiaobotsEmulator(BackgroundServer):
             await out.write(encode_sse(error))
         elif fault is not None and fault.done and sse:
             await out.write(encode_sse(None))
-        await out.finish()
         if not isinstance(fault, SseError):
+            # Counted before the end is sent, so a client that has seen the end
+            # of the answer also sees the count.
             self.answers_completed += 1
+        await out.finish()
         return out.response
 
     def _app(self) -> web.Application:

@@ -11,8 +11,10 @@ which takes the kwargs that :meth:`ChatLiaobots.bind_tools` and
   conversation has no system message the model's default prompt is kept first;
 * ``kwargs`` — the remaining per-call options (``model``, …);
 * :meth:`Turn.feed` / :meth:`Turn.finish` — the answer's text deltas in,
-  ``ChatGenerationChunk`` s out, through one
-  :class:`~langchain_liaobots.prompt.tools.ReplyParser`.
+  ``ChatGenerationChunk`` s out, through a
+  :class:`~langchain_liaobots.wire.tokens.ReplyBudget` (the client-side
+  ``max_tokens`` cut: once :attr:`Turn.exhausted`, the caller stops reading)
+  and one :class:`~langchain_liaobots.prompt.reply.ReplyParser`.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -33,6 +35,8 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_liaobots.prompt import structured, tools
+from langchain_liaobots.prompt.reply import Piece, ReplyParser
+from langchain_liaobots.wire.tokens import ReplyBudget
 
 __all__ = ["PLAN_KWARGS", "Turn", "plan_turn"]
 
@@ -48,11 +52,13 @@ class Turn:
         messages: The conversation to send, instructions included.
         kwargs: The per-call kwargs left for the request.
         parser: Reads the answer's text deltas.
+        budget: Counts the answer's tokens and cuts it at ``max_tokens``.
     """
 
     messages: list[BaseMessage]
     kwargs: dict[str, Any]
-    parser: tools.ReplyParser
+    parser: ReplyParser
+    budget: ReplyBudget
 
     def feed(self, text: str) -> Iterator[ChatGenerationChunk]:
         """Turn one text delta of the answer into chunks.
@@ -61,13 +67,21 @@ class Turn:
             text: The delta.
 
         Returns:
-            The chunks it decides: text, or one tool-call chunk each.
+            The chunks it decides: text, or one tool-call chunk each (only the
+            part within ``max_tokens``).
         """
-        return _chunks(self.parser.feed(text))
+        return _chunks(self.parser.feed(self.budget.take(text)))
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the answer reached ``max_tokens``: read no more of it."""
+        return self.budget.exhausted
 
     @property
     def finish_reason(self) -> str:
-        """``"tool_calls"`` if the answer called a tool, else ``"stop"``."""
+        """``"length"`` (cut at ``max_tokens``), ``"tool_calls"`` or ``"stop"``."""
+        if self.budget.exhausted:
+            return "length"
         return "tool_calls" if self.parser.calls_made else "stop"
 
     def finish(self) -> Iterator[ChatGenerationChunk]:
@@ -79,7 +93,7 @@ class Turn:
         return _chunks(self.parser.finish())
 
 
-def _chunks(pieces: Iterable[tools.Piece]) -> Iterator[ChatGenerationChunk]:
+def _chunks(pieces: Iterable[Piece]) -> Iterator[ChatGenerationChunk]:
     for piece in pieces:
         if isinstance(piece, str):
             message = AIMessageChunk(content=piece)
@@ -97,7 +111,10 @@ def _has_system(messages: Sequence[BaseMessage]) -> bool:
 
 
 def plan_turn(
-    messages: Sequence[BaseMessage], default_prompt: str, kwargs: Mapping[str, Any]
+    messages: Sequence[BaseMessage],
+    default_prompt: str,
+    kwargs: Mapping[str, Any],
+    max_tokens: int | None = None,
 ) -> Turn:
     """Plan one call from its messages and per-call kwargs.
 
@@ -108,13 +125,15 @@ def plan_turn(
         kwargs: The call's kwargs; ``tools`` (any format
             ``convert_to_openai_tool`` accepts), ``tool_choice`` and
             ``response_format`` are consumed here.
+        max_tokens: Cut the answer after this many tokens (``None``: no cut).
 
     Returns:
         The turn.
 
     Raises:
-        ValueError: If a tool is not a function tool, or ``tool_choice`` or
-            ``response_format`` is not supported.
+        ValueError: If a tool is not a function tool, ``tool_choice`` or
+            ``response_format`` is not supported, or ``max_tokens`` is not a
+            positive integer.
     """
     rest = {k: v for k, v in kwargs.items() if k not in PLAN_KWARGS}
     functions = [
@@ -134,5 +153,7 @@ def plan_turn(
     if sections:
         head = [] if _has_system(planned) else [SystemMessage(default_prompt)]
         planned = [*head, *planned, SystemMessage("\n\n".join(sections))]
-    parser = tools.ReplyParser(tool_calls=calls, json_only=answer is not None)
-    return Turn(messages=planned, kwargs=rest, parser=parser)
+    parser = ReplyParser(tool_calls=calls, json_only=answer is not None)
+    return Turn(
+        messages=planned, kwargs=rest, parser=parser, budget=ReplyBudget(max_tokens)
+    )

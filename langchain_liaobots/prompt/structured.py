@@ -1,7 +1,7 @@
 """Structured output: a schema in, JSON answers asked for and parsed back out.
 
 Liaobots has no JSON mode, so a JSON answer is asked for in the system prompt
-and the reply parser (:class:`langchain_liaobots.prompt.tools.ReplyParser`) keeps only
+and the reply parser (:class:`langchain_liaobots.prompt.reply.ReplyParser`) keeps only
 the JSON object. This module holds that layer's sans-I/O parts:
 
 * :func:`read_response_format` accepts an OpenAI-style ``response_format``
@@ -14,36 +14,50 @@ the JSON object. This module holds that layer's sans-I/O parts:
 * :func:`structured_output` builds ``with_structured_output``'s runnable for
   the three methods: ``json_schema`` (the schema is sent), ``json_mode`` (only
   "answer with JSON" is sent; describe the keys in your prompt) and
-  ``function_calling`` (the schema becomes a forced tool).
+  ``function_calling`` (the schema becomes a forced tool);
+* the repair: when a reply does not parse, does not validate against a Pydantic
+  schema, or (``function_calling``) calls no tool, up to ``parse_retries`` more
+  turns show the model its own reply and the error (:data:`REPAIR_REQUEST`) and
+  ask again. With ``include_raw=True`` the result is ``{"raw", "parsed",
+  "parsing_error", "attempts"}``: ``raw`` and ``parsing_error`` are the last
+  attempt's, ``attempts`` lists every attempt as ``{"raw", "parsing_error"}``.
+  Only structured output is repaired: a plain ``bind_tools`` call whose
+  arguments are wrong stays an ``invalid_tool_calls`` entry or a call for the
+  caller (an agent's tool node) to answer with an error, as with other models.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from operator import itemgetter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
-from langchain_core.runnables import RunnableMap, RunnablePassthrough
+from langchain_core.runnables import RunnableLambda
 from langchain_core.utils.function_calling import (
     convert_to_json_schema,
     convert_to_openai_tool,
 )
 from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ValidationError
+
+from langchain_liaobots.prompt.reply import json_section, read_json_section
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel, LanguageModelInput
-    from langchain_core.runnables import Runnable
+    from langchain_core.runnables import Runnable, RunnableConfig
     from pydantic import BaseModel
 
 __all__ = [
     "JSON_ONLY",
+    "REPAIR_REQUEST",
     "AnswerFormat",
     "Method",
     "read_answer_instructions",
@@ -61,9 +75,25 @@ JSON_ONLY: Final = (
 )
 """The instruction that asks for a bare JSON answer."""
 
-_SCHEMA_OPEN: Final = "<json_schema>\n"
-_SCHEMA_CLOSE: Final = "\n</json_schema>"
+_SCHEMA_TAG: Final = "json_schema"
 _METHODS: Final = ("json_schema", "json_mode", "function_calling")
+
+REPAIR_REQUEST: Final = (
+    "Your previous reply could not be used:\n{error}\n\nReply again, corrected: {ask}"
+)
+"""The repair turn's message; ``{error}`` is the parse or validation error."""
+
+_REPAIR_ASK: Final = {
+    "json_schema": "only the JSON object, conforming to the schema, no other text.",
+    "json_mode": "only a JSON object, with no other text.",
+    "function_calling": (
+        'call the tool "{name}" with arguments that conform to its JSON Schema.'
+    ),
+}
+_TROUBLESHOOTING: Final = (
+    "For troubleshooting, visit",
+    "For further information visit",
+)
 
 
 @dataclass(frozen=True)
@@ -123,10 +153,9 @@ def render_answer_instructions(answer: AnswerFormat) -> str:
     text = f"# Answer format\n\n{JSON_ONLY}"
     if answer.schema is None:
         return text
-    schema = json.dumps(answer.schema, ensure_ascii=False)
     return (
         f"{text}\nIt must conform to this JSON Schema:\n"
-        f"{_SCHEMA_OPEN}{schema}{_SCHEMA_CLOSE}"
+        f"{json_section(_SCHEMA_TAG, answer.schema)}"
     )
 
 
@@ -141,14 +170,7 @@ def read_answer_instructions(prompt: str) -> AnswerFormat | None:
     """
     if JSON_ONLY not in prompt:
         return None
-    start = prompt.find(_SCHEMA_OPEN)
-    end = prompt.find(_SCHEMA_CLOSE, start + 1)
-    if start < 0 or end < 0:
-        return AnswerFormat(schema=None)
-    try:
-        schema = json.loads(prompt[start + len(_SCHEMA_OPEN) : end])
-    except ValueError:
-        return AnswerFormat(schema=None)
+    schema = read_json_section(prompt, _SCHEMA_TAG)
     return AnswerFormat(schema=schema if isinstance(schema, dict) else None)
 
 
@@ -162,6 +184,106 @@ def _json_schema(schema: dict[str, Any] | type, strict: bool | None) -> dict[str
     return convert_to_json_schema(schema, strict=strict)
 
 
+def _error_text(error: Exception) -> str:
+    """The error for the model: without the links meant for developers."""
+    lines = str(error).strip().splitlines()
+    return "\n".join(
+        line for line in lines if not line.strip().startswith(_TROUBLESHOOTING)
+    )
+
+
+def _replayed(raw: AIMessage) -> AIMessage:
+    """The reply as the model wrote it, malformed calls included, for the history."""
+    texts: list[str] = [str(raw.text)] if raw.text else []
+    for call in raw.invalid_tool_calls:
+        args = call.get("args") or ""
+        try:
+            written = json.loads(args)  # the reply parser keeps the text as JSON
+        except ValueError:
+            written = args
+        texts.append(written if isinstance(written, str) else args)
+    return AIMessage(content="\n".join(texts), tool_calls=raw.tool_calls)
+
+
+@dataclass
+class _Attempts:
+    """The turns of one structured call: replies in, the next input or the result.
+
+    Sans-I/O, so the sync and async runs share it: :meth:`take` each reply;
+    it returns the messages to send next, or ``None`` when done.
+    """
+
+    repair: _Repair
+    messages: list[BaseMessage]
+    log: list[dict[str, Any]] = field(default_factory=list)
+    parsed: Any = None
+
+    def take(self, raw: AIMessage) -> list[BaseMessage] | None:
+        parsed, error = self.repair.parse(raw)
+        self.log.append({"raw": raw, "parsing_error": error})
+        if error is None or len(self.log) > self.repair.retries:
+            self.parsed = parsed
+            return None
+        ask = REPAIR_REQUEST.format(error=_error_text(error), ask=self.repair.ask)
+        self.messages = [*self.messages, _replayed(raw), HumanMessage(ask)]
+        return self.messages
+
+    def result(self) -> Any:
+        last = self.log[-1]
+        if self.repair.include_raw:
+            return {**last, "parsed": self.parsed, "attempts": self.log}
+        if last["parsing_error"] is not None:
+            raise last["parsing_error"]
+        return self.parsed
+
+
+@dataclass(frozen=True)
+class _Repair:
+    """Structured output that repairs itself: ask, parse, and ask again on error."""
+
+    model: BaseChatModel
+    llm: Runnable[LanguageModelInput, Any]
+    parser: Runnable[Any, Any]
+    retries: int
+    include_raw: bool
+    ask: str
+    tool_name: str | None
+
+    def parse(self, raw: AIMessage) -> tuple[Any, Exception | None]:
+        """Parse one reply: the value, or the error to show the model."""
+        try:
+            parsed = self.parser.invoke(raw)
+        except (OutputParserException, ValidationError) as err:
+            return None, err
+        if parsed is None and self.tool_name is not None:
+            malformed = "".join(
+                f" Its call could not be read: {c.get('error') or c.get('args')}"
+                for c in raw.invalid_tool_calls[:1]
+            )
+            msg = f'The reply did not call the tool "{self.tool_name}".{malformed}'
+            return None, OutputParserException(msg, llm_output=raw.text)
+        return parsed, None
+
+    def _attempts(self, value: LanguageModelInput) -> _Attempts:
+        return _Attempts(self, self.model._convert_input(value).to_messages())
+
+    def invoke(self, value: LanguageModelInput, config: RunnableConfig) -> Any:
+        """Run the turns synchronously."""
+        attempts = self._attempts(value)
+        messages: list[BaseMessage] | None = attempts.messages
+        while messages is not None:
+            messages = attempts.take(self.llm.invoke(messages, config))
+        return attempts.result()
+
+    async def ainvoke(self, value: LanguageModelInput, config: RunnableConfig) -> Any:
+        """Run the turns in the event loop."""
+        attempts = self._attempts(value)
+        messages: list[BaseMessage] | None = attempts.messages
+        while messages is not None:
+            messages = attempts.take(await self.llm.ainvoke(messages, config))
+        return attempts.result()
+
+
 def structured_output(
     model: BaseChatModel,
     schema: dict[str, Any] | type,
@@ -169,6 +291,7 @@ def structured_output(
     method: Method,
     include_raw: bool,
     strict: bool | None,
+    retries: int = 0,
 ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
     """Build the runnable behind ``ChatLiaobots.with_structured_output``.
 
@@ -177,10 +300,13 @@ def structured_output(
         schema: A Pydantic class (v1 or v2), a TypedDict, a JSON Schema dict or
             an OpenAI function dict.
         method: ``"json_schema"``, ``"json_mode"`` or ``"function_calling"``.
-        include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of
-            raising on a parsing error.
+        include_raw: Return ``{"raw", "parsed", "parsing_error", "attempts"}``
+            instead of raising on a parsing error.
         strict: Ask for exactly the schema (``additionalProperties: false``);
             not accepted with ``json_mode``.
+        retries: Repair turns after a reply that does not parse or validate.
+            With ``0`` and no ``include_raw``, the parsed value streams as the
+            reply arrives; otherwise it comes whole, once checked.
 
     Returns:
         A runnable from the model's input to a Pydantic instance (for a
@@ -200,6 +326,7 @@ def structured_output(
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
     llm: Runnable[LanguageModelInput, Any]
     parser: Runnable[Any, Any]
+    tool_name: str | None = None
     if method == "function_calling":
         tool_name = convert_to_openai_tool(schema)["function"]["name"]
         llm = model.bind_tools(
@@ -232,12 +359,15 @@ def structured_output(
             if is_pydantic
             else JsonOutputParser()
         )
-    if not include_raw:
+    if not include_raw and not retries:
         return llm | parser
-    parse = RunnablePassthrough.assign(
-        parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+    repair = _Repair(
+        model=model,
+        llm=llm,
+        parser=parser,
+        retries=retries,
+        include_raw=include_raw,
+        ask=_REPAIR_ASK[method].format(name=tool_name),
+        tool_name=tool_name,
     )
-    no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
-    return RunnableMap(raw=llm) | parse.with_fallbacks(
-        [no_parse], exception_key="parsing_error"
-    )
+    return RunnableLambda(repair.invoke, afunc=repair.ainvoke, name="StructuredOutput")

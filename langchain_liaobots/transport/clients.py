@@ -44,6 +44,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from langchain_liaobots.wire.auth import Credentials
+from langchain_liaobots.wire.request import BodyFormat
 
 if TYPE_CHECKING:
     import aiohttp
@@ -83,6 +84,7 @@ class ClientKey(NamedTuple):
         code: :func:`code_digest` of the given auth code.
         acquire: Whether a code is acquired from the service.
         login: Whether the session login is used.
+        body_format: The protocol era of the request bodies (setup steps too).
         timeout: Seconds to connect and for each silence.
         verify: Whether TLS certificates are verified.
         proxy: The proxy URL, or ``None`` for the environment's settings.
@@ -96,6 +98,7 @@ class ClientKey(NamedTuple):
     code: str
     acquire: bool
     login: bool
+    body_format: BodyFormat
     timeout: float
     verify: bool
     proxy: str | None
@@ -347,7 +350,11 @@ class Clients:
                 auth = self._auth.get(auth_key)
                 if auth is None:
                     credentials = Credentials(
-                        key.base_url, code, acquire=key.acquire, login=key.login
+                        key.base_url,
+                        code,
+                        acquire=key.acquire,
+                        login=key.login,
+                        body_format=key.body_format,
                     )
                     auth = self._auth[auth_key] = (credentials, SetupFlight())
                 client = self._clients[key] = Client(key, *auth)
@@ -396,10 +403,13 @@ class _AuthKey(NamedTuple):
     code: str
     acquire: bool
     login: bool
+    body_format: BodyFormat
 
 
 def _auth_key(key: ClientKey) -> _AuthKey:
-    return _AuthKey(key.pid, key.base_url, key.code, key.acquire, key.login)
+    return _AuthKey(
+        key.pid, key.base_url, key.code, key.acquire, key.login, key.body_format
+    )
 
 
 CLIENTS = Clients()

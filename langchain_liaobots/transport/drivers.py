@@ -23,7 +23,7 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
@@ -142,7 +142,7 @@ class SyncDriver:
         self._resp: requests.Response | None = None
         self._leading = False
 
-    def run(self, flow: Exchange) -> Iterator[Any]:
+    def run(self, flow: Exchange) -> Generator[Any, None, None]:
         """Drive an exchange to its end.
 
         Args:
@@ -251,7 +251,7 @@ class AsyncDriver:
             total=None, connect=timeout, sock_read=timeout
         )
 
-    async def run(self, flow: Exchange) -> AsyncIterator[Any]:
+    async def run(self, flow: Exchange) -> AsyncGenerator[Any, None]:
         """Drive an exchange to its end.
 
         Args:

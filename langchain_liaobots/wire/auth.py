@@ -41,6 +41,7 @@ from langchain_liaobots.errors import (
 from langchain_liaobots.wire.request import (
     TOO_MANY_REQUESTS,
     USER_PATH,
+    BodyFormat,
     Request,
     build_login_request,
     build_user_request,
@@ -195,6 +196,7 @@ class Credentials:
         *,
         acquire: bool = False,
         login: bool = False,
+        body_format: BodyFormat = "2023",
     ) -> None:
         """Create the state; nothing is sent.
 
@@ -205,11 +207,14 @@ class Credentials:
                 given, and a fresh one when the service rejects it (401/402).
             login: Whether to log in to get the session cookie first, and again
                 when the captcha page says the session is gone.
+            body_format: The era of the login and ``/api/user`` bodies
+                (``"2023"`` or the last clients' ``"2025"``).
         """
         self._base_url = base_url
         self._given = auth_code or None
         self._acquire = acquire and self._given is None
         self._login = login
+        self._body_format: BodyFormat = body_format
         self._acquired: str | None = None
         self._logged_in = False
         self._cookies: dict[str, str] = {}
@@ -246,11 +251,11 @@ class Credentials:
             acquisition (if enabled and no code is cached), else ``None``.
         """
         if self._login and not self._logged_in:
-            return Step("login", self._with_cookie(build_login_request(self._base_url)))
+            login = build_login_request(self._base_url, self._body_format)
+            return Step("login", self._with_cookie(login))
         if self._acquire and self._acquired is None:
-            return Step(
-                "acquire", self._with_cookie(build_user_request(self._base_url, ""))
-            )
+            acquire = build_user_request(self._base_url, "", self._body_format)
+            return Step("acquire", self._with_cookie(acquire))
         return None
 
     def complete(self, step: Step, body: bytes, status: int) -> None:
@@ -316,7 +321,7 @@ class Credentials:
         code = self.code
         if code is None:
             raise missing_code_error()
-        return build_user_request(self._base_url, code)
+        return build_user_request(self._base_url, code, self._body_format)
 
     def sign(self, request: Request) -> tuple[Request, int]:
         """Add the code and the cookies to a request, just before it is sent.
@@ -402,6 +407,7 @@ class Credentials:
             self._given,
             acquire=self._acquire,
             login=self._login,
+            body_format=self._body_format,
         )
         twin._acquired = self._acquired
         twin._logged_in = self._logged_in

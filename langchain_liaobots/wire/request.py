@@ -10,7 +10,10 @@ definitions of the wire format:
   the specified shape (``"2023"``) or the 2025 one (``models``/``search``);
 * :func:`build_login_request`, :func:`build_user_request` and
   :func:`build_models_request` build the session login, the auth-code /
-  account-state call and the model discovery call;
+  account-state call and the model discovery call (the login and ``/api/user``
+  bodies of the chosen era: ``{}`` and ``{"authcode"}`` in 2023, the last
+  clients' ``{"token"}`` and ``{"authcode", "recommendUrl"}`` in 2025);
+* :func:`normalize_base_url` reduces a user's ``base_url`` to the bare base;
 * :func:`sign` adds the auth code and the session cookie to a request just
   before it is sent, so nothing else ever holds them in headers;
 * :func:`follow_redirect` decides whether a redirect may be followed: only to
@@ -26,18 +29,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import secrets
+import string
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from langchain_core.exceptions import ContextOverflowError
-from langchain_core.messages.utils import count_tokens_approximately
 
 from langchain_liaobots._version import __version__
 from langchain_liaobots.errors import LiaobotsRedirectError
 from langchain_liaobots.registry import ModelSpec
+from langchain_liaobots.wire.tokens import count_input_tokens
 
 __all__ = [
     "AUTH_HEADER",
@@ -60,6 +65,7 @@ __all__ = [
     "encode_sse",
     "follow_redirect",
     "is_loopback",
+    "normalize_base_url",
     "origin_of",
     "parse_payload",
     "same_origin",
@@ -102,7 +108,15 @@ DEFAULT_PROMPT: Final = (
 """The system prompt sent when the conversation has no system message."""
 
 BodyFormat = Literal["2023", "2025"]
-"""The chat body shapes: the specified one, and the 2025 ``models``/``search`` one."""
+"""The request bodies of an era: the specified ones, and the last clients' (2025)."""
+
+LOGIN_TOKEN_LENGTH: Final = 20
+"""The length of the random ``token`` the 2025 login body carries."""
+
+RECOMMEND_PATH: Final = "/zh"
+"""The path of the 2025 ``/api/user`` body's ``recommendUrl`` (on the site's origin)."""
+
+_API_SUFFIXES: Final = (CHAT_PATH, "/api")
 
 PAYLOAD_FIELDS: Final = ("conversationId", "model", "messages", "key", "prompt")
 """The fields of a chat request body, in the order they are sent."""
@@ -202,6 +216,39 @@ def origin_of(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def normalize_base_url(base_url: str) -> str:
+    """Reduce a base URL to the bare base that the endpoint paths are appended to.
+
+    A trailing slash and a trailing ``/api/chat`` or ``/api`` are removed
+    (``https://liaobots.com/api/chat/`` becomes ``https://liaobots.com``);
+    another path (a proxy's prefix) is kept.
+
+    Args:
+        base_url: An absolute ``http``/``https`` URL.
+
+    Returns:
+        The bare base URL.
+
+    Raises:
+        ValueError: If the URL is not absolute ``http``/``https``, or has a
+            query or a fragment (which the endpoint paths cannot follow).
+    """
+    origin_of(base_url)
+    if "?" in base_url or "#" in base_url:
+        msg = (
+            "base_url must be the service's address without a query or fragment, "
+            f"such as 'https://liaobots.com'; got {base_url!r}."
+        )
+        raise ValueError(msg)
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
+    for suffix in _API_SUFFIXES:
+        if path.endswith(suffix):
+            path = path[: -len(suffix)].rstrip("/")
+            break
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
 def _origin_key(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -259,8 +306,10 @@ def check_limits(
     """Check a request's input against the model's ``maxLength`` and ``tokenLimit``.
 
     Characters are counted exactly over the prompt and every message's content;
-    tokens are approximated offline (about four characters a token plus a few per
-    message, as ``count_tokens_approximately`` does).
+    tokens are estimated offline by
+    :func:`~langchain_liaobots.wire.tokens.count_input_tokens`, the counter that
+    usage and ``get_num_tokens_from_messages`` use too. A limit that is unknown
+    (``0`` in the registry entry) is not checked.
 
     Args:
         spec: The model's registry entry.
@@ -271,16 +320,14 @@ def check_limits(
         ContextOverflowError: If either budget is exceeded; nothing has been sent.
     """
     chars = len(prompt) + sum(len(m["content"]) for m in messages)
-    if chars > spec.max_length:
+    if spec.char_limit is not None and chars > spec.char_limit:
         msg = (
             f"The request has {chars} characters of input; model {spec.id!r} accepts "
             f"at most {spec.max_length} (maxLength). Shorten the conversation."
         )
         raise ContextOverflowError(msg)
-    tokens = count_tokens_approximately(
-        [{"role": "system", "content": prompt}, *(dict(m) for m in messages)]
-    )
-    if tokens > spec.token_limit:
+    tokens = count_input_tokens(prompt, messages)
+    if spec.input_token_limit is not None and tokens > spec.input_token_limit:
         msg = (
             f"The request has about {tokens} tokens of input; model {spec.id!r} "
             f"accepts at most {spec.token_limit} (tokenLimit). Shorten the "
@@ -395,29 +442,44 @@ def build_request(
     return _json_request(base_url, CHAT_PATH, payload)
 
 
-def build_login_request(base_url: str) -> Request:
+def build_login_request(base_url: str, body_format: BodyFormat = "2023") -> Request:
     """Build ``POST /recaptcha/api/login``; its answer sets the session cookie.
 
     Args:
         base_url: The service's base URL.
+        body_format: ``"2023"`` sends ``{}``; ``"2025"`` sends what the last
+            clients sent, ``{"token": <20 random letters and digits>}``.
 
     Returns:
-        The request (the service ignores its body).
+        The request (the service never checked its body).
     """
-    return _json_request(base_url, LOGIN_PATH, {})
+    body: dict[str, str] = {}
+    if body_format == "2025":
+        alphabet = string.ascii_letters + string.digits
+        body["token"] = "".join(
+            secrets.choice(alphabet) for _ in range(LOGIN_TOKEN_LENGTH)
+        )
+    return _json_request(base_url, LOGIN_PATH, body)
 
 
-def build_user_request(base_url: str, auth_code: str) -> Request:
+def build_user_request(
+    base_url: str, auth_code: str, body_format: BodyFormat = "2023"
+) -> Request:
     """Build ``POST /api/user``: ``""`` asks for a new code, a code for its state.
 
     Args:
         base_url: The service's base URL.
         auth_code: ``""`` for a new code, else the code whose state to fetch.
+        body_format: ``"2023"`` sends ``{"authcode"}``; ``"2025"`` adds the
+            last clients' ``"recommendUrl": "<site origin>/zh"``.
 
     Returns:
         The request; its body holds the code, so it is never logged or shown.
     """
-    return _json_request(base_url, USER_PATH, {"authcode": auth_code})
+    body = {"authcode": auth_code}
+    if body_format == "2025":
+        body["recommendUrl"] = origin_of(base_url) + RECOMMEND_PATH
+    return _json_request(base_url, USER_PATH, body)
 
 
 def build_models_request(base_url: str) -> Request:
@@ -560,11 +622,12 @@ def _check_model(payload: Mapping[str, Any]) -> None:
     if not isinstance(model, dict) or any(f not in model for f in MODEL_FIELDS):
         raise _fail(f"'model' must be an object with {', '.join(MODEL_FIELDS)}")
     if not all(
-        isinstance(model[f], int) and not isinstance(model[f], bool) and model[f] > 0
+        isinstance(model[f], int) and not isinstance(model[f], bool) and model[f] >= 0
         for f in MODEL_FIELDS[2:]
     ):
         raise _fail(
-            "'model.maxLength' and 'model.tokenLimit' must be positive integers"
+            "'model.maxLength' and 'model.tokenLimit' must be integers >= 0 "
+            "(0: unknown)"
         )
 
 

@@ -24,6 +24,7 @@ def test_invoke_returns_exact_text_and_metadata(llm: ChatLiaobots) -> None:
         "model_name": "gpt-4",
         "finish_reason": "stop",
         "model_provider": "liaobots",
+        "usage_estimated": True,
     }
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.prompt.messages import to_wire
 from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.reply import ReplyParser, json_section, read_json_section
 from langchain_liaobots.prompt.structured import (
     JSON_ONLY,
     AnswerFormat,
@@ -31,7 +32,6 @@ from langchain_liaobots.prompt.structured import (
 )
 from langchain_liaobots.prompt.tools import (
     MUST_CALL_ANY,
-    ReplyParser,
     ToolResult,
     normalize_tool_choice,
     read_tool_instructions,
@@ -436,7 +436,8 @@ def test_bind_tools_binds_openai_tools_and_the_normalized_choice() -> None:
 
 @pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
 def test_with_structured_output_binds_its_method(method: str) -> None:
-    chain: Any = ChatLiaobots(auth="k").with_structured_output(Person, method=method)
+    llm = ChatLiaobots(auth="k", parse_retries=0)  # no repair: a plain llm | parser
+    chain: Any = llm.with_structured_output(Person, method=method)
     kwargs = chain.first.kwargs
     assert kwargs["ls_structured_output_format"] == {
         "kwargs": {"method": method},
@@ -457,3 +458,10 @@ def test_with_structured_output_rejects_bad_options() -> None:
         llm.with_structured_output(Person, method="json_mode", strict=True)
     with pytest.raises(ValueError, match="unsupported arguments"):
         llm.with_structured_output(Person, tools=[])
+
+
+def test_one_json_section_format_for_tools_and_schemas() -> None:
+    text = "before\n" + json_section("tools", [{"a": "<b>"}]) + "\nafter"
+    assert read_json_section(text, "tools") == [{"a": "<b>"}]
+    assert read_json_section(text, "json_schema") is None
+    assert read_json_section("<tools>\nnot json\n</tools>", "tools") is None
