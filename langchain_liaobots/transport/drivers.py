@@ -24,7 +24,8 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from concurrent.futures import Future
+from typing import Any, Final
 
 import requests
 import urllib3.exceptions
@@ -44,9 +45,6 @@ from langchain_liaobots.wire.exchange import (
     Send,
     Sleep,
 )
-
-if TYPE_CHECKING:
-    import aiohttp
 
 __all__ = ["AsyncDriver", "SyncDriver", "failure_of"]
 
@@ -129,18 +127,48 @@ def failure_of(exc: BaseException) -> Failure:
     return Failure(kind, exc)
 
 
-class SyncDriver:
-    """Perform an exchange over ``requests``."""
+class _Driver:
+    """What both drivers share: the exchange's stepping, the flight, cleanup."""
+
+    _resp: Any
 
     def __init__(self, client: Client) -> None:
-        """Drive exchanges over a client's pooled session.
-
-        Args:
-            client: The client of the caller's key.
-        """
         self._client = client
-        self._resp: requests.Response | None = None
+        self._resp = None
         self._leading = False
+
+    def _step(self, flow: Exchange, result: Any, thrown: BaseException | None) -> Any:
+        """Hand the last result (or failure) to the exchange; get its next yield."""
+        if thrown is None:
+            return flow.send(result)
+        return flow.throw(thrown)
+
+    def _drop(self) -> None:
+        """Close the response the exchange left open (not back to the pool)."""
+        if self._resp is not None:
+            self._resp.close()
+            self._resp = None
+
+    def _lead(self) -> Future[None] | None:
+        """Join the setup flight: ``None`` to lead it, else the leader's future."""
+        flight = self._client.flight.join()
+        self._leading = flight is None
+        return flight
+
+    def _land(self, cmd: LandSetup) -> None:
+        self._leading = False
+        self._client.flight.land(cmd.error)
+
+    def _finish(self, flow: Exchange) -> None:
+        """The exchange ended, failed or was closed early: release everything."""
+        flow.close()
+        self._drop()
+        if self._leading:
+            self._client.flight.land(_abandoned())
+
+
+class SyncDriver(_Driver):
+    """Perform an exchange over ``requests``."""
 
     def run(self, flow: Exchange) -> Generator[Any, None, None]:
         """Drive an exchange to its end.
@@ -159,40 +187,25 @@ class SyncDriver:
         try:
             while True:
                 try:
-                    if thrown is None:
-                        cmd = flow.send(result)
-                    else:
-                        cmd, thrown = flow.throw(thrown), None
+                    cmd = self._step(flow, result, thrown)
                 except StopIteration:
                     return
-                result = None
-                if cmd is READ:
-                    assert self._resp is not None
-                    try:
-                        result = self._resp.raw.read1(_PIECE, decode_content=True)
-                    except _SYNC_ERRORS as exc:
-                        thrown = failure_of(exc)
-                elif not isinstance(cmd, Command):
+                result = thrown = None
+                if not isinstance(cmd, Command):
                     yield cmd
-                else:
-                    try:
-                        result = self._perform(cmd)
-                    except _SYNC_ERRORS as exc:
-                        thrown = failure_of(exc)
-                    except LiaobotsError as exc:  # the setup leader's failure
-                        thrown = exc
+                    continue
+                try:
+                    result = self._perform(cmd)
+                except _SYNC_ERRORS as exc:
+                    thrown = failure_of(exc)
+                except LiaobotsError as exc:  # the setup leader's failure
+                    thrown = exc
         finally:
-            flow.close()
-            self._drop()
-            if self._leading:
-                self._client.flight.land(_abandoned())
-
-    def _drop(self) -> None:
-        if self._resp is not None:
-            self._resp.close()
-            self._resp = None
+            self._finish(flow)
 
     def _perform(self, cmd: Command) -> Any:
+        if cmd is READ:
+            return self._resp.raw.read1(_PIECE, decode_content=True)
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -211,27 +224,21 @@ class SyncDriver:
                 resp.status_code, resp.headers, resp.raw.headers.getlist("set-cookie")
             )
         if cmd is RELEASE:
-            assert self._resp is not None
             self._resp.raw.release_conn()
             self._resp = None
-            return None
-        if isinstance(cmd, Sleep):
+        elif isinstance(cmd, Sleep):
             time.sleep(cmd.seconds)
-            return None
-        if cmd is JOIN_SETUP:
-            flight = client.flight.join()
-            if flight is None:
-                self._leading = True
-                return True
-            flight.result()  # raises the leader's failure
-            return False
-        assert isinstance(cmd, LandSetup)
-        self._leading = False
-        client.flight.land(cmd.error)
+        elif cmd is JOIN_SETUP:
+            flight = self._lead()
+            if flight is not None:
+                flight.result()  # raises the leader's failure
+            return flight is None
+        elif isinstance(cmd, LandSetup):
+            self._land(cmd)
         return None
 
 
-class AsyncDriver:
+class AsyncDriver(_Driver):
     """Perform an exchange over ``aiohttp``."""
 
     def __init__(self, client: Client) -> None:
@@ -242,9 +249,7 @@ class AsyncDriver:
         """
         import aiohttp  # lazy: sync users never pay for it
 
-        self._client = client
-        self._resp: aiohttp.ClientResponse | None = None
-        self._leading = False
+        super().__init__(client)
         self._errors = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
         timeout = client.key.timeout
         self._timeout = aiohttp.ClientTimeout(
@@ -268,40 +273,25 @@ class AsyncDriver:
         try:
             while True:
                 try:
-                    if thrown is None:
-                        cmd = flow.send(result)
-                    else:
-                        cmd, thrown = flow.throw(thrown), None
+                    cmd = self._step(flow, result, thrown)
                 except StopIteration:
                     return
-                result = None
-                if cmd is READ:
-                    assert self._resp is not None
-                    try:
-                        result = await self._resp.content.readany()
-                    except self._errors as exc:
-                        thrown = failure_of(exc)
-                elif not isinstance(cmd, Command):
+                result = thrown = None
+                if not isinstance(cmd, Command):
                     yield cmd
-                else:
-                    try:
-                        result = await self._perform(cmd)
-                    except self._errors as exc:
-                        thrown = failure_of(exc)
-                    except LiaobotsError as exc:  # the setup leader's failure
-                        thrown = exc
+                    continue
+                try:
+                    result = await self._perform(cmd)
+                except self._errors as exc:
+                    thrown = failure_of(exc)
+                except LiaobotsError as exc:  # the setup leader's failure
+                    thrown = exc
         finally:
-            flow.close()
-            self._drop()
-            if self._leading:
-                self._client.flight.land(_abandoned())
-
-    def _drop(self) -> None:
-        if self._resp is not None:
-            self._resp.close()
-            self._resp = None
+            self._finish(flow)
 
     async def _perform(self, cmd: Command) -> Any:
+        if cmd is READ:
+            return await self._resp.content.readany()
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -318,21 +308,15 @@ class AsyncDriver:
                 resp.status, resp.headers, resp.headers.getall("set-cookie", ())
             )
         if cmd is RELEASE:
-            assert self._resp is not None
             self._resp.release()
             self._resp = None
-            return None
-        if isinstance(cmd, Sleep):
+        elif isinstance(cmd, Sleep):
             await asyncio.sleep(cmd.seconds)
-            return None
-        if cmd is JOIN_SETUP:
-            flight = client.flight.join()
-            if flight is None:
-                self._leading = True
-                return True
-            await asyncio.wrap_future(flight)  # raises the leader's failure
-            return False
-        assert isinstance(cmd, LandSetup)
-        self._leading = False
-        client.flight.land(cmd.error)
+        elif cmd is JOIN_SETUP:
+            flight = self._lead()
+            if flight is not None:
+                await asyncio.wrap_future(flight)  # raises the leader's failure
+            return flight is None
+        elif isinstance(cmd, LandSetup):
+            self._land(cmd)
         return None
