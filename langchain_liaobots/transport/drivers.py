@@ -25,6 +25,7 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, Final
 
 import requests
@@ -137,12 +138,6 @@ class _Driver:
         self._resp = None
         self._leading = False
 
-    def _step(self, flow: Exchange, result: Any, thrown: BaseException | None) -> Any:
-        """Hand the last result (or failure) to the exchange; get its next yield."""
-        if thrown is None:
-            return flow.send(result)
-        return flow.throw(thrown)
-
     def _drop(self) -> None:
         """Close the response the exchange left open (not back to the pool)."""
         if self._resp is not None:
@@ -170,6 +165,8 @@ class _Driver:
 class SyncDriver(_Driver):
     """Perform an exchange over ``requests``."""
 
+    _pieces: Iterator[bytes] = iter(())
+
     def run(self, flow: Exchange) -> Generator[Any, None, None]:
         """Drive an exchange to its end.
 
@@ -187,7 +184,7 @@ class SyncDriver(_Driver):
         try:
             while True:
                 try:
-                    cmd = self._step(flow, result, thrown)
+                    cmd = flow.send(result) if thrown is None else flow.throw(thrown)
                 except StopIteration:
                     return
                 result = thrown = None
@@ -205,7 +202,7 @@ class SyncDriver(_Driver):
 
     def _perform(self, cmd: Command) -> Any:
         if cmd is READ:
-            return self._resp.raw.read1(_PIECE, decode_content=True)
+            return next(self._pieces, b"")
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -220,8 +217,16 @@ class SyncDriver(_Driver):
                 allow_redirects=False,
                 verify=client.key.verify,
             )
+            raw = resp.raw
+            # Chunked bodies chunk by chunk (the cheapest way urllib3 has); any
+            # other framing through read1, which hands on what has arrived.
+            self._pieces = (
+                raw.read_chunked(decode_content=True)
+                if raw.chunked
+                else iter(partial(raw.read1, _PIECE, decode_content=True), b"")
+            )
             return Head(
-                resp.status_code, resp.headers, resp.raw.headers.getlist("set-cookie")
+                resp.status_code, resp.headers, raw.headers.getlist("set-cookie")
             )
         if cmd is RELEASE:
             self._resp.raw.release_conn()
@@ -273,7 +278,7 @@ class AsyncDriver(_Driver):
         try:
             while True:
                 try:
-                    cmd = self._step(flow, result, thrown)
+                    cmd = flow.send(result) if thrown is None else flow.throw(thrown)
                 except StopIteration:
                     return
                 result = thrown = None

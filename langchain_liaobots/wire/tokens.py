@@ -110,8 +110,15 @@ class ReplyBudget:
             msg = f"max_tokens must be a positive integer or None, got {max_tokens!r}."
             raise ValueError(msg)
         self.max_tokens = max_tokens
-        self.text = ""
+        self._parts: list[str] = []
         self.exhausted = False
+
+    @property
+    def text(self) -> str:
+        """The reply kept so far."""
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     @property
     def tokens(self) -> int:
@@ -131,7 +138,7 @@ class ReplyBudget:
             return ""
         limit = self.max_tokens
         if limit is None or count_reply_tokens(self.text + piece) <= limit:
-            self.text += piece
+            self._parts.append(piece)
             return piece
         fits, over = 0, len(piece)  # the longest prefix that fits, by bisection
         while over - fits > 1:
@@ -141,5 +148,5 @@ class ReplyBudget:
             else:
                 over = mid
         self.exhausted = True
-        self.text += piece[:fits]
+        self._parts.append(piece[:fits])
         return piece[:fits]
