@@ -309,13 +309,14 @@ class ChatLiaobots(BaseChatModel):
 
     acquire_auth_code: bool = False
     """Opt in: with no ``auth``, get a code from ``POST /api/user`` (cached for
-    this instance) and a fresh one, once per call, if the service refuses it
+    every model with the same base URL and credentials settings in this
+    process) and a fresh one, once per call, if the service refuses it
     with 401/402 before any text has streamed. A given code is never replaced."""
 
     session_login: bool = False
     """Opt in: first ``POST /recaptcha/api/login`` for the session cookie, keep
-    the cookie jar for this instance, and log in again, once per call, when the
-    captcha page arrives."""
+    the cookie jar (shared like the acquired code), and log in again, once per
+    call, when the captcha page arrives."""
 
     proxy: str | None = Field(default_factory=from_env("LIAOBOTS_PROXY", default=None))
     """A proxy URL for both paths (``http://host:port``; HTTPS goes through

@@ -4,9 +4,10 @@
 by its sync and async transports:
 
 * the auth code, given by the user or acquired from ``POST /api/user`` with
-  ``{"authcode": ""}`` (opt-in) and cached for the model's lifetime;
+  ``{"authcode": ""}`` (opt-in) and cached for the configuration's lifetime;
 * the session cookie jar, filled by the opt-in ``POST /recaptcha/api/login``
-  (and any cookie the service sets later) and kept for the model's lifetime.
+  (and any cookie the service sets later) and kept for the configuration's
+  lifetime.
 
 The transports ask :meth:`Credentials.next_step` which setup request to send
 (the login, then the acquisition), hand back each answer to
