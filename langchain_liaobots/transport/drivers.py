@@ -192,7 +192,10 @@ class SyncDriver(_Driver):
                     yield cmd
                     continue
                 try:
-                    result = self._perform(cmd)
+                    # READ, the command of every piece, skips the dispatch.
+                    result = (
+                        next(self._pieces, b"") if cmd is READ else self._perform(cmd)
+                    )
                 except _SYNC_ERRORS as exc:
                     thrown = failure_of(exc)
                 except LiaobotsError as exc:  # the setup leader's failure
@@ -201,8 +204,6 @@ class SyncDriver(_Driver):
             self._finish(flow)
 
     def _perform(self, cmd: Command) -> Any:
-        if cmd is READ:
-            return next(self._pieces, b"")
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -286,7 +287,11 @@ class AsyncDriver(_Driver):
                     yield cmd
                     continue
                 try:
-                    result = await self._perform(cmd)
+                    # READ, the command of every piece, skips the dispatch.
+                    if cmd is READ:
+                        result = await self._resp.content.readany()
+                    else:
+                        result = await self._perform(cmd)
                 except self._errors as exc:
                     thrown = failure_of(exc)
                 except LiaobotsError as exc:  # the setup leader's failure
@@ -295,8 +300,6 @@ class AsyncDriver(_Driver):
             self._finish(flow)
 
     async def _perform(self, cmd: Command) -> Any:
-        if cmd is READ:
-            return await self._resp.content.readany()
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
