@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies, select_proxy
 
 from langchain_liaobots.wire.auth import Credentials
 from langchain_liaobots.wire.request import BodyFormat
@@ -59,6 +60,16 @@ __all__ = [
 ]
 
 _POOL_SIZE = 256
+
+_PROXY_VARIABLES = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+)
+"""The variables that can send a request through a proxy."""
 
 
 def code_digest(code: str | None) -> str:
@@ -252,6 +263,26 @@ class Client:
             await state.keeper.__anext__()
         return state.session
 
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy for a request: the ``proxy`` setting, else the environment's.
+
+        ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` (any case)
+        are read on every request, as ``requests`` reads them on the sync path.
+
+        Args:
+            url: The request's URL.
+
+        Returns:
+            The proxy URL, or ``None`` to connect directly.
+        """
+        if self.key.proxy:
+            return self.key.proxy
+        environ = os.environ
+        if not any(name in environ for name in _PROXY_VARIABLES):
+            return None  # the common case, without scanning the environment
+        # The same rules, and code, as requests applies on the sync path.
+        return select_proxy(url, get_environ_proxies(url))
+
     def _open(self, loop: asyncio.AbstractEventLoop) -> _LoopSession:
         import aiohttp  # lazy: sync users never pay for it
 
@@ -274,8 +305,9 @@ class Client:
             # Cookies are the Credentials' business (one jar for both paths).
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=True,
-            proxy=key.proxy,
-            trust_env=key.proxy is None,
+            # No trust_env: it costs two thread hops per request (netrc and
+            # proxy look-ups); the driver reads the proxy variables itself.
+            trust_env=False,
         )
         state = _LoopSession(session, _keeper(session), sockets)
         self._loops[loop] = state

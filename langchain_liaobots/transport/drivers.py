@@ -305,12 +305,14 @@ class AsyncDriver(_Driver):
             self._drop()
             request = cmd.request
             session = await client.asession()
+            own = client.key.http_async_client is not None  # its own proxy rules
             self._resp = resp = await session.post(
                 request.url,
                 data=request.body,
                 headers={**request.headers, **client.headers},
                 allow_redirects=False,
                 timeout=self._timeout,
+                proxy=None if own else client.proxy_for(request.url),
             )
             return Head(
                 resp.status, resp.headers, resp.headers.getall("set-cookie", ())
