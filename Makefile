@@ -24,8 +24,8 @@ $(VENV)/.bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo  ## a guided tour (the local emulator unless LIAOBOTS_AUTH_CODE is set)
 	$(BIN)/python examples/tour.py
 
-test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites, docs samples, packaging) after ruff, mypy and the docs build
-	$(BIN)/python -m pytest
+test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites, docs samples, packaging) after ruff, mypy and the docs build; two pytest workers
+	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
