@@ -72,7 +72,13 @@ from langchain_liaobots.prompt.prompting import Turn, plan_turn
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
-from langchain_liaobots.transport.clients import CLIENTS, Client, ClientKey, code_digest
+from langchain_liaobots.transport.clients import (
+    CLIENTS,
+    AuthKey,
+    Client,
+    ClientKey,
+    code_digest,
+)
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
 from langchain_liaobots.wire.auth import (
@@ -536,12 +542,14 @@ class ChatLiaobots(BaseChatModel):
         """
         code = self.auth.get_secret_value() if self.auth else None
         key = ClientKey(
-            pid=os.getpid(),
-            base_url=self.base_url,
-            code=code_digest(code),
-            acquire=self.acquire_auth_code,
-            login=self.session_login,
-            body_format=self.body_format,
+            auth=AuthKey(
+                pid=os.getpid(),
+                base_url=self.base_url,
+                code=code_digest(code),
+                acquire=self.acquire_auth_code,
+                login=self.session_login,
+                body_format=self.body_format,
+            ),
             timeout=self.timeout,
             verify=self.verify_tls,
             proxy=self.proxy,

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENTS",
+    "AuthKey",
     "Client",
     "ClientKey",
     "Clients",
@@ -86,22 +87,16 @@ def code_digest(code: str | None) -> str:
     return hashlib.blake2b(code.encode(), digest_size=8).hexdigest()
 
 
-class ClientKey(NamedTuple):
-    """Everything that decides which pooled client a call may use.
+class AuthKey(NamedTuple):
+    """What identifies a configuration's credentials in one process.
 
     Attributes:
-        pid: The process id (a forked child never uses its parent's clients).
+        pid: The process id (a forked child never uses its parent's state).
         base_url: The service's base URL.
         code: :func:`code_digest` of the given auth code.
         acquire: Whether a code is acquired from the service.
         login: Whether the session login is used.
         body_format: The protocol era of the request bodies (setup steps too).
-        timeout: Seconds to connect and for each silence.
-        verify: Whether TLS certificates are verified.
-        proxy: The proxy URL, or ``None`` for the environment's settings.
-        headers: Extra headers sent with every request, sorted.
-        http_client: The application's own ``requests.Session``, if any.
-        http_async_client: The application's own ``aiohttp.ClientSession``.
     """
 
     pid: int
@@ -110,6 +105,23 @@ class ClientKey(NamedTuple):
     acquire: bool
     login: bool
     body_format: BodyFormat
+
+
+class ClientKey(NamedTuple):
+    """Everything that decides which pooled client a call may use.
+
+    Attributes:
+        auth: The credentials' identity (keys that differ only in the fields
+            below share one :class:`Credentials`).
+        timeout: Seconds to connect and for each silence.
+        verify: Whether TLS certificates are verified.
+        proxy: The proxy URL, or ``None`` for the environment's settings.
+        headers: Extra headers sent with every request, sorted.
+        http_client: The application's own ``requests.Session``, if any.
+        http_async_client: The application's own ``aiohttp.ClientSession``.
+    """
+
+    auth: AuthKey
     timeout: float
     verify: bool
     proxy: str | None
@@ -356,7 +368,7 @@ class Clients:
         """Start empty."""
         self._lock = threading.Lock()
         self._clients: dict[ClientKey, Client] = {}
-        self._auth: dict[_AuthKey, tuple[Credentials, SetupFlight]] = {}
+        self._auth: dict[AuthKey, tuple[Credentials, SetupFlight]] = {}
 
     def get(self, key: ClientKey, code: str | None) -> Client:
         """Return the client for a key, creating it on first use.
@@ -378,17 +390,17 @@ class Clients:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                auth_key = _auth_key(key)
-                auth = self._auth.get(auth_key)
+                ident = key.auth
+                auth = self._auth.get(ident)
                 if auth is None:
                     credentials = Credentials(
-                        key.base_url,
+                        ident.base_url,
                         code,
-                        acquire=key.acquire,
-                        login=key.login,
-                        body_format=key.body_format,
+                        acquire=ident.acquire,
+                        login=ident.login,
+                        body_format=ident.body_format,
                     )
-                    auth = self._auth[auth_key] = (credentials, SetupFlight())
+                    auth = self._auth[ident] = (credentials, SetupFlight())
                 client = self._clients[key] = Client(key, *auth)
             return client
 
@@ -427,21 +439,6 @@ class Clients:
             for auth_key, (credentials, _) in inherited.items()
         }
         self._clients = {}
-
-
-class _AuthKey(NamedTuple):
-    pid: int
-    base_url: str
-    code: str
-    acquire: bool
-    login: bool
-    body_format: BodyFormat
-
-
-def _auth_key(key: ClientKey) -> _AuthKey:
-    return _AuthKey(
-        key.pid, key.base_url, key.code, key.acquire, key.login, key.body_format
-    )
 
 
 CLIENTS = Clients()
