@@ -4,7 +4,7 @@ The data flow of one call::
 
     messages ──prompt.prompting.plan_turn──▶ + tool / JSON-answer instructions
              ──prompt.messages.to_wire──▶ prompt + wire messages
-             ──wire.request.build_request──▶ Request (limits checked, not sent)
+             ──wire.request.check_limits, build_request──▶ Request (not sent)
              ──wire.exchange.chat──▶ the call's commands (sans-I/O)
              ──transport.drivers──▶ performed over the pooled client that
                                     transport.clients owns for these settings
@@ -94,6 +94,7 @@ from langchain_liaobots.wire.request import (
     Request,
     build_models_request,
     build_request,
+    check_limits,
     is_loopback,
     normalize_base_url,
 )
@@ -528,11 +529,12 @@ class ChatLiaobots(BaseChatModel):
         if not client.credentials.can_authenticate:
             raise missing_code_error()
         prompt, wire = to_wire(messages, self.prompt)
+        input_tokens = check_limits(spec, prompt, wire)
         request = build_request(
             self.base_url, spec, prompt, wire, body_format=self.body_format
         )
         stops = stop if stop is not None else (self.stop or [])
-        return request, stops, model_id, count_input_tokens(prompt, wire)
+        return request, stops, model_id, input_tokens
 
     def _client(self) -> Client:
         """The pooled client of this call's settings and process.

@@ -4,10 +4,11 @@ Nothing here touches a socket. The transports (:mod:`langchain_liaobots.transpor
 and the local server (:mod:`langchain_liaobots.emulator`) share these
 definitions of the wire format:
 
+* :func:`check_limits` checks a request's input against ``maxLength`` and
+  ``tokenLimit`` and returns its estimated tokens (the usage's input count);
 * :func:`build_request` turns a registry entry, a prompt and wire messages into
-  a :class:`Request` (URL, headers, JSON body bytes) after :func:`check_limits`
-  has checked the input against ``maxLength`` and ``tokenLimit``; the body has
-  the specified shape (``"2023"``) or the 2025 one (``models``/``search``);
+  a :class:`Request` (URL, headers, JSON body bytes); the body has the
+  specified shape (``"2023"``) or the 2025 one (``models``/``search``);
 * :func:`build_login_request`, :func:`build_user_request` and
   :func:`build_models_request` build the session login, the auth-code /
   account-state call and the model discovery call (the login and ``/api/user``
@@ -302,7 +303,7 @@ def is_loopback(url: str) -> bool:
 
 def check_limits(
     spec: ModelSpec, prompt: str, messages: Sequence[Mapping[str, str]]
-) -> None:
+) -> int:
     """Check a request's input against the model's ``maxLength`` and ``tokenLimit``.
 
     Characters are counted exactly over the prompt and every message's content;
@@ -315,6 +316,9 @@ def check_limits(
         spec: The model's registry entry.
         prompt: The system prompt to send.
         messages: The wire messages to send.
+
+    Returns:
+        The estimated input tokens, as usage reports them.
 
     Raises:
         ContextOverflowError: If either budget is exceeded; nothing has been sent.
@@ -334,6 +338,7 @@ def check_limits(
             "conversation."
         )
         raise ContextOverflowError(msg)
+    return tokens
 
 
 def build_payload(
@@ -421,7 +426,9 @@ def build_request(
     *,
     body_format: BodyFormat = "2023",
 ) -> Request:
-    """Check the limits and build the complete chat request (not yet signed).
+    """Build the complete chat request (not yet signed).
+
+    The caller checks the input first with :func:`check_limits`.
 
     Args:
         base_url: The service's base URL.
@@ -434,10 +441,8 @@ def build_request(
         The request.
 
     Raises:
-        ContextOverflowError: If the input exceeds the model's limits.
         ValueError: If the 2025 shape is asked for a model without a provider.
     """
-    check_limits(spec, prompt, messages)
     payload = build_payload(spec, prompt, messages, body_format=body_format)
     return _json_request(base_url, CHAT_PATH, payload)
 
