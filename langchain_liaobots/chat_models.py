@@ -2,7 +2,7 @@
 
 The data flow of one call::
 
-    messages ──prompt.prompting.plan_turn──▶ + tool / JSON-answer instructions
+    messages ──prompt.prompting.plan_call──▶ + tool / JSON-answer instructions
              ──prompt.messages.to_wire──▶ prompt + wire messages
              ──wire.request.check_limits, build_request──▶ Request (not sent)
              ──wire.exchange.chat──▶ the call's commands (sans-I/O)
@@ -68,7 +68,7 @@ from langchain_liaobots.errors import (
     LiaobotsUnsupportedParameterWarning,
 )
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import Turn, plan_turn
+from langchain_liaobots.prompt.prompting import Call, Turn, plan_call
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
@@ -100,7 +100,6 @@ from langchain_liaobots.wire.request import (
 )
 from langchain_liaobots.wire.tokens import (
     count_input_tokens,
-    count_reply_tokens,
     count_text_tokens,
 )
 
@@ -506,7 +505,7 @@ class ChatLiaobots(BaseChatModel):
         Returns:
             The estimate.
         """
-        turn = plan_turn(messages, self.prompt, {"tools": tools})
+        turn = plan_call(messages, self.prompt, {"tools": tools}).first
         return count_input_tokens(*to_wire(turn.messages, self.prompt))
 
     # -- the data flow -------------------------------------------------------
@@ -514,27 +513,26 @@ class ChatLiaobots(BaseChatModel):
     def _request(
         self,
         client: Client,
-        messages: Sequence[BaseMessage],
+        turn: Turn,
         stop: list[str] | None,
-        kwargs: dict[str, Any],
     ) -> tuple[Request, list[str], str, int]:
-        """Turn messages and per-call options into a request; nothing is sent.
+        """Turn a planned turn and per-call options into a request; nothing is sent.
 
         Returns:
-            The request, the stop sequences, the model id and the estimated
-            input tokens.
+            The request, the stop sequences (the caller's, then the turn's),
+            the model id and the estimated input tokens.
         """
-        model_id = kwargs.get("model", self.model)
+        model_id = turn.kwargs.get("model", self.model)
         spec = get_model(model_id)
         if not client.credentials.can_authenticate:
             raise missing_code_error()
-        prompt, wire = to_wire(messages, self.prompt)
+        prompt, wire = to_wire(turn.messages, self.prompt)
         input_tokens = check_limits(spec, prompt, wire)
         request = build_request(
             self.base_url, spec, prompt, wire, body_format=self.body_format
         )
         stops = stop if stop is not None else (self.stop or [])
-        return request, stops, model_id, input_tokens
+        return request, [*stops, *turn.stops], model_id, input_tokens
 
     def _client(self) -> Client:
         """The pooled client of this call's settings and process.
@@ -562,20 +560,16 @@ class ChatLiaobots(BaseChatModel):
         return CLIENTS.get(key, code)
 
     def _chat(
-        self,
-        client: Client,
-        messages: Sequence[BaseMessage],
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-    ) -> tuple[Exchange, str, int]:
-        """Build the exchange of one chat call; nothing is sent yet.
+        self, client: Client, turn: Turn, stop: list[str] | None
+    ) -> tuple[Exchange, str]:
+        """Build the exchange of one turn's request; nothing is sent yet.
+
+        Records the request's estimated input tokens on the turn.
 
         Returns:
-            The exchange, the model id and the estimated input tokens.
+            The exchange and the model id.
         """
-        request, stops, model_id, input_tokens = self._request(
-            client, messages, stop, kwargs
-        )
+        request, stops, model_id, turn.input_tokens = self._request(client, turn, stop)
         flow = exchange.chat(
             request,
             client.credentials,
@@ -583,30 +577,39 @@ class ChatLiaobots(BaseChatModel):
             max_retries=self.max_retries,
             stop=stops,
         )
-        return flow, model_id, input_tokens
+        return flow, model_id
 
-    def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Turn:
-        """Plan the call: instructions in, the reply's parser and budget out."""
-        return plan_turn(
-            messages, self.prompt, kwargs, kwargs.get("max_tokens", self.max_tokens)
+    def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
+        """Plan the call: instructions in, its turns and their rule out."""
+        return plan_call(
+            messages,
+            self.prompt,
+            kwargs,
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            parse_retries=self.parse_retries,
         )
 
     def _last_chunk(
-        self, model_id: str, turn: Turn, input_tokens: int, kwargs: dict[str, Any]
+        self, model_id: str, call: Call, kwargs: dict[str, Any]
     ) -> ChatGenerationChunk:
-        """The final chunk: finish reason and, unless turned off, the usage.
+        """The final chunk: finish reason, unreadable calls and the usage.
 
-        The usage is estimated (``usage_estimated`` says so): the service
-        reports none.
+        The usage (unless turned off) counts every request of the call, repair
+        turns included, once each; it is estimated (``usage_estimated`` says
+        so): the service reports none.
         """
         metadata: dict[str, Any] = {
             "model_name": model_id,
-            "finish_reason": turn.finish_reason,
+            "finish_reason": call.last.finish_reason,
             "model_provider": PROVIDER,
         }
+        if len(call.taken) > 1:
+            metadata["attempts"] = len(call.taken)
+        if call.tool_call_errors:
+            metadata["tool_call_errors"] = call.tool_call_errors
         usage: UsageMetadata | None = None
         if kwargs.get("stream_usage", self.stream_usage):
-            output_tokens = count_reply_tokens(turn.budget.text)
+            input_tokens, output_tokens = call.input_tokens, call.output_tokens
             # A cast: under mypy's Python 3.10 the TypedDict's NotRequired keys
             # (typing.NotRequired, 3.11+) read as required.
             usage = cast(
@@ -634,21 +637,20 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        turn = self._plan(messages, kwargs)
+        call = self._plan(messages, kwargs)
         client = self._client()
-        flow, model_id, input_tokens = self._chat(
-            client, turn.messages, stop, turn.kwargs
-        )
-        texts = SyncDriver(client).run(flow)
-        try:
-            for text in texts:
-                yield from turn.feed(text)
-                if turn.exhausted:
-                    break
-        finally:  # stop reading: closes the response (consumer gone, or max_tokens)
-            texts.close()
-        yield from turn.finish()
-        yield self._last_chunk(model_id, turn, input_tokens, kwargs)
+        for turn in call.turns():  # one request, or more to repair the reply
+            flow, model_id = self._chat(client, turn, stop)
+            texts = SyncDriver(client).run(flow)
+            try:
+                for text in texts:
+                    yield from turn.feed(text)
+                    if turn.exhausted:
+                        break
+            finally:  # stop reading: closes the response (consumer gone, max_tokens)
+                texts.close()
+            yield from turn.finish()
+        yield self._last_chunk(model_id, call, kwargs)
 
     async def _astream(
         self,
@@ -657,23 +659,22 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        turn = self._plan(messages, kwargs)
+        call = self._plan(messages, kwargs)
         client = self._client()
-        flow, model_id, input_tokens = self._chat(
-            client, turn.messages, stop, turn.kwargs
-        )
-        texts = AsyncDriver(client).run(flow)
-        try:
-            async for text in texts:
-                for chunk in turn.feed(text):
-                    yield chunk
-                if turn.exhausted:
-                    break
-        finally:  # stop reading: closes the response (consumer gone, or max_tokens)
-            await texts.aclose()
-        for chunk in turn.finish():
-            yield chunk
-        yield self._last_chunk(model_id, turn, input_tokens, kwargs)
+        for turn in call.turns():  # one request, or more to repair the reply
+            flow, model_id = self._chat(client, turn, stop)
+            texts = AsyncDriver(client).run(flow)
+            try:
+                async for text in texts:
+                    for chunk in turn.feed(text):
+                        yield chunk
+                    if turn.exhausted:
+                        break
+            finally:  # stop reading: closes the response (consumer gone, max_tokens)
+                await texts.aclose()
+            for chunk in turn.finish():
+                yield chunk
+        yield self._last_chunk(model_id, call, kwargs)
 
     def _generate(
         self,
@@ -683,7 +684,7 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
-        return generate_from_stream(stream)
+        return _with_call_errors(generate_from_stream(stream))
 
     async def _agenerate(
         self,
@@ -693,7 +694,7 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
-        return await agenerate_from_stream(stream)
+        return _with_call_errors(await agenerate_from_stream(stream))
 
     # -- tools and structured output -----------------------------------------
 
@@ -905,3 +906,18 @@ class ChatLiaobots(BaseChatModel):
     ) -> None:
         """Close the pools (see :meth:`aclose`)."""
         await self.aclose()
+
+
+def _with_call_errors(result: ChatResult) -> ChatResult:
+    """Fill each invalid tool call's ``error`` from the recorded reasons.
+
+    Merged chunks lose them (LangChain rebuilds invalid calls from the
+    chunks), so the last chunk carries them as ``tool_call_errors``.
+    """
+    for generation in result.generations:
+        message = generation.message
+        errors = message.response_metadata.get("tool_call_errors") or {}
+        if isinstance(message, AIMessage):
+            for call in message.invalid_tool_calls:
+                call["error"] = errors.get(call.get("id") or "", call.get("error"))
+    return result

@@ -28,6 +28,7 @@ from langchain_core.exceptions import (
     ModelPermissionDeniedError,
     ModelRateLimitError,
     ModelTimeoutError,
+    OutputParserException,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "LiaobotsPermissionDeniedError",
     "LiaobotsRateLimitError",
     "LiaobotsRedirectError",
+    "LiaobotsReplyError",
     "LiaobotsSecurityWarning",
     "LiaobotsStreamCutError",
     "LiaobotsTLSError",
@@ -192,6 +194,37 @@ class LiaobotsTimeoutError(LiaobotsError, ModelTimeoutError):
     again), but the transports never retry a timeout themselves, so a call
     fails within ``timeout`` seconds of the last byte received.
     """
+
+
+class LiaobotsReplyError(LiaobotsError, OutputParserException):
+    """The model's reply broke the call's rule, and repair turns did not help.
+
+    Raised when ``tool_choice`` forces a call and the reply holds none that
+    can be read (or not of the named tool), when a reply holds only calls that
+    cannot be read, or when a bound ``response_format`` gets no whole JSON
+    object, after ``parse_retries`` repair turns. It is an
+    ``OutputParserException`` too, so agent and parser error handling catch it.
+
+    Attributes:
+        llm_output: The last reply's text, as the model wrote it.
+        attempts: How many replies (requests) were tried.
+    """
+
+    attempts: int
+
+    def __init__(self, message: str, *, llm_output: str, attempts: int) -> None:
+        """Create the error.
+
+        Args:
+            message: Which rule was broken and what came back.
+            llm_output: The last reply's text.
+            attempts: How many replies were tried.
+        """
+        super().__init__(message, partial_text=llm_output)
+        self.llm_output = llm_output
+        self.observation = None
+        self.send_to_llm = False
+        self.attempts = attempts
 
 
 class LiaobotsUnsupportedParameterWarning(UserWarning):

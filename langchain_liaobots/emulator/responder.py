@@ -23,7 +23,8 @@ demos and agents run end to end offline. In order, the first rule that applies:
    ``<tool> returned: <result>`` (``<tool> failed: <error>``).
 4. **Otherwise** — ``"You said: <the last user message>"``.
 
-The *request* is the last user message that is not a tool result. Arguments and
+The *request* is the last user message that is neither a tool result nor the
+package's repair request (which asks again for the same request). Arguments and
 JSON values are read from it and from the successful tool results after it, field
 by field in schema order:
 
@@ -49,7 +50,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from langchain_liaobots.prompt.structured import AnswerFormat, read_answer_instructions
+from langchain_liaobots.prompt.structured import (
+    REPAIR_REQUEST,
+    AnswerFormat,
+    read_answer_instructions,
+)
 from langchain_liaobots.prompt.tools import (
     ToolOffer,
     ToolResult,
@@ -100,6 +105,8 @@ class _Conversation:
             if message["role"] != "user":
                 continue
             result = read_tool_result(message["content"])
+            if _is_repair_request(message["content"]):
+                continue  # the package asks again; the request stays the same
             if result is None:
                 request, results = message["content"], []
             else:
@@ -107,6 +114,10 @@ class _Conversation:
         last = messages[-1]
         ends = last["role"] == "user" and read_tool_result(last["content"]) is not None
         return cls(request=request, results=results, ends_with_result=ends)
+
+
+def _is_repair_request(content: str) -> bool:
+    return content.startswith(REPAIR_REQUEST[: REPAIR_REQUEST.index("{")])
 
 
 def default_responder(payload: dict[str, Any]) -> str:

@@ -1,64 +1,186 @@
-"""One call's prompt-based layer: per-call kwargs in, instructions and a parser out.
+"""One call's prompt-based layer: per-call kwargs in; instructions, turns, a rule out.
 
-``ChatLiaobots._stream`` and ``_astream`` both start with :func:`plan_turn`,
+``ChatLiaobots._stream`` and ``_astream`` both start with :func:`plan_call`,
 which takes the kwargs that :meth:`ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
-``response_format``) off the call and returns a :class:`Turn`:
+``response_format``, ``check_reply``, ``parse_retries``) off the call and
+returns a :class:`Call`. Iterating :meth:`Call.turns` gives one :class:`Turn`
+per request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
   instructions (the tools and reply format of :mod:`langchain_liaobots.prompt.tools`,
   the JSON answer format of :mod:`langchain_liaobots.prompt.structured`); when the
   conversation has no system message the model's default prompt is kept first;
-* ``kwargs`` — the remaining per-call options (``model``, …);
+  a repair turn adds the model's last reply and a :data:`REPAIR_REQUEST`;
+* ``kwargs`` — the remaining per-call options (``model``, …), and ``stops``,
+  the stop sequences that end a reply which starts writing its own tool result;
 * :meth:`Turn.feed` / :meth:`Turn.finish` — the answer's text deltas in,
   ``ChatGenerationChunk`` s out, through a
   :class:`~langchain_liaobots.wire.tokens.ReplyBudget` (the client-side
   ``max_tokens`` cut: once :attr:`Turn.exhausted`, the caller stops reading)
   and one :class:`~langchain_liaobots.prompt.reply.ReplyParser`.
 
+The call's :class:`Rule` says what a reply must hold: a readable call (of the
+named tool) when ``tool_choice`` forces one; not only unreadable calls; a whole
+JSON object for a bound ``response_format``. A turn holds back what the rule
+must judge (every tool call; all of the reply under a forced choice or a JSON
+answer) until :meth:`Turn.finish`; plain text under ``tool_choice="auto"``
+streams at once. A reply that breaks the rule gets up to ``parse_retries``
+repair turns, then :class:`~langchain_liaobots.errors.LiaobotsReplyError`.
+
 The sync and async paths differ only in how they iterate over the transport.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import (
+    AIMessage,
     AIMessageChunk,
     BaseMessage,
     ChatMessage,
+    HumanMessage,
     SystemMessage,
 )
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from langchain_liaobots.errors import LiaobotsReplyError, excerpt
 from langchain_liaobots.prompt import structured, tools
 from langchain_liaobots.prompt.reply import Piece, ReplyParser
-from langchain_liaobots.wire.tokens import ReplyBudget
+from langchain_liaobots.wire.tokens import ReplyBudget, count_reply_tokens
 
-__all__ = ["PLAN_KWARGS", "Turn", "plan_turn"]
+__all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call"]
 
-PLAN_KWARGS = ("tools", "tool_choice", "response_format")
+PLAN_KWARGS = (
+    "tools",
+    "tool_choice",
+    "response_format",
+    "check_reply",
+    "parse_retries",
+)
 """The per-call kwargs this layer consumes; the rest go to the request."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a reply must hold, judged once it is whole.
+
+    Attributes:
+        choice: The normalized ``tool_choice`` (``"auto"``, ``"any"`` or a
+            tool name); ``None`` when no tools are offered.
+        names: The offered tools' names.
+        json_answer: Whether a JSON object is asked for (``response_format``).
+        retries: Repair turns allowed after a reply that breaks the rule.
+    """
+
+    choice: tools.ToolChoice | None
+    names: tuple[str, ...]
+    json_answer: bool
+    retries: int
+
+    @property
+    def holds_text(self) -> bool:
+        """Whether the reply's text waits for the verdict (else it streams)."""
+        return self.json_answer or self.choice not in (None, "auto")
+
+    @property
+    def ask(self) -> str:
+        """What the repair turn asks the model to do."""
+        if self.choice is not None and self.choice != "auto":
+            return tools.repair_ask(self.choice, self.names)
+        if self.json_answer:
+            return structured.JSON_REPAIR_ASK
+        return tools.repair_ask("auto", self.names)
+
+    def judge(self, calls: Sequence[_Seen], text: str, streamed: bool) -> str | None:
+        """Return what the reply did wrong, or ``None`` if it keeps the rule.
+
+        Args:
+            calls: The reply's tool calls, readable or not, in order.
+            text: The reply's text that was held back.
+            streamed: Whether some of its text already went out.
+        """
+        valid = [c.name for c in calls if c.error is None]
+        unreadable = "".join(
+            f" Its call{f' of {c.name!r}' if c.name else ''} could not be read: "
+            f"{c.error.rstrip('.')}."
+            for c in calls
+            if c.error is not None
+        )
+        called = (
+            f"it called {', '.join(repr(n) for n in valid)}"
+            if valid
+            else "it called none"
+        )
+        if self.choice == "any":
+            if not any(n in self.names for n in valid):
+                return (
+                    "The reply had to call one of the tools "
+                    f"{', '.join(self.names)}, but {called}.{unreadable}"
+                )
+        elif self.choice not in (None, "auto"):
+            if self.choice not in valid:
+                return (
+                    f'The reply had to call the tool "{self.choice}", but '
+                    f"{called}.{unreadable}"
+                )
+        elif unreadable and not valid and not streamed and not text.strip():
+            return f"The reply called tools, but no call could be read.{unreadable}"
+        if self.json_answer and not valid:
+            try:
+                structured.parse_whole_json(text)
+            except OutputParserException as err:
+                return structured.error_text(err)
+        return None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One tool call of a reply: its name, and why it cannot be read (if so)."""
+
+    name: str | None
+    error: str | None
 
 
 @dataclass
 class Turn:
-    """One planned call: what to send, and how to read the answer.
+    """One request of a call: what to send, and how to read the answer.
 
     Attributes:
         messages: The conversation to send, instructions included.
         kwargs: The per-call kwargs left for the request.
-        parser: Reads the answer's text deltas.
+        stops: Stop sequences of the layer: a reply that starts writing its
+            own tool result ends there (``()`` without tools).
+        new_parser: Makes the turn's reader of the answer's text deltas.
         budget: Counts the answer's tokens and cuts it at ``max_tokens``.
+        rule: What the reply must hold; ``None`` takes any reply.
+        input_tokens: The request's estimated input tokens, set by the sender.
+        broken: After :meth:`finish`, what the reply did wrong, or ``None``.
+        parser: Reads the answer's text deltas.
     """
 
     messages: list[BaseMessage]
     kwargs: dict[str, Any]
-    parser: ReplyParser
+    stops: tuple[str, ...]
+    new_parser: Callable[[], ReplyParser]
     budget: ReplyBudget
+    rule: Rule | None
+    input_tokens: int = 0
+    broken: str | None = None
+    parser: ReplyParser = field(init=False)
+    _held: list[Piece] = field(default_factory=list)
+    _streamed: bool = False
+
+    def __post_init__(self) -> None:
+        """Make the turn's parser."""
+        self.parser = self.new_parser()
 
     def feed(self, text: str) -> Iterator[ChatGenerationChunk]:
         """Turn one text delta of the answer into chunks.
@@ -67,10 +189,10 @@ class Turn:
             text: The delta.
 
         Returns:
-            The chunks it decides: text, or one tool-call chunk each (only the
-            part within ``max_tokens``).
+            The chunks that may go out now: text (unless the rule must judge
+            it first), only the part within ``max_tokens``.
         """
-        return _chunks(self.parser.feed(self.budget.take(text)))
+        return _chunks(self._pass(self.parser.feed(self.budget.take(text))))
 
     @property
     def exhausted(self) -> bool:
@@ -84,13 +206,154 @@ class Turn:
             return "length"
         return "tool_calls" if self.parser.calls_made else "stop"
 
+    @property
+    def output_tokens(self) -> int:
+        """The estimated tokens of the reply read."""
+        return count_reply_tokens(self.budget.text)
+
     def finish(self) -> Iterator[ChatGenerationChunk]:
-        """End the answer.
+        """End the answer and judge it.
 
         Returns:
-            The chunks still undecided.
+            The chunks still to go out: everything held back when the reply
+            keeps the rule (or was cut at ``max_tokens``); nothing when it
+            breaks it (:attr:`broken` says how).
         """
-        return _chunks(self.parser.finish())
+        out = self._pass(self.parser.finish())
+        if self.rule is not None and not self.exhausted:
+            self.broken = self.rule.judge(
+                self._calls(), self._held_text(), self._streamed
+            )
+        if self.broken is None:
+            out.extend(self._normalized())
+        return _chunks(out)
+
+    def repaired(self) -> Turn:
+        """The next turn: this one's messages, the reply, and the repair request."""
+        assert self.rule is not None
+        assert self.broken is not None
+        ask = structured.REPAIR_REQUEST.format(error=self.broken, ask=self.rule.ask)
+        return Turn(
+            messages=[
+                *self.messages,
+                AIMessage(self.budget.text),
+                HumanMessage(ask),
+            ],
+            kwargs=self.kwargs,
+            stops=self.stops,
+            new_parser=self.new_parser,
+            budget=ReplyBudget(self.budget.max_tokens),
+            rule=self.rule,
+        )
+
+    def _pass(self, pieces: Iterable[Piece]) -> list[Piece]:
+        """Let through what may go out now; hold back what the rule judges."""
+        out: list[Piece] = []
+        for piece in pieces:
+            if isinstance(piece, str) and (
+                self.rule is None or not self.rule.holds_text
+            ):
+                out.append(piece)
+                self._streamed = self._streamed or not piece.isspace()
+            elif self.rule is None:
+                out.append(piece)
+            else:
+                self._held.append(piece)
+        return out
+
+    def _calls(self) -> list[_Seen]:
+        errors = self.parser.errors
+        return [
+            _Seen(name=p["name"], error=errors.get(p["id"] or ""))
+            for p in self._held
+            if not isinstance(p, str)
+        ]
+
+    def _held_text(self) -> str:
+        return "".join(p for p in self._held if isinstance(p, str))
+
+    def _normalized(self) -> list[Piece]:
+        """The held pieces; a lenient JSON answer rewritten as strict JSON."""
+        if self.rule is None or not self.rule.json_answer or self.parser.calls_made:
+            return self._held
+        text = self._held_text()
+        try:
+            json.loads(text)
+        except ValueError:
+            strict = json.dumps(structured.parse_whole_json(text), ensure_ascii=False)
+            return [strict]
+        return self._held
+
+
+@dataclass
+class Call:
+    """A call's turns: the first request, then any repair turns.
+
+    Attributes:
+        first: The first turn.
+        taken: The turns iterated so far.
+    """
+
+    first: Turn
+    taken: list[Turn] = field(default_factory=list)
+
+    def turns(self) -> Iterator[Turn]:
+        """Yield each turn to send; the caller feeds and finishes it.
+
+        After a turn whose reply broke the rule, the next is its repair turn,
+        up to the rule's ``retries``.
+
+        Raises:
+            LiaobotsReplyError: When the last allowed reply broke the rule too.
+        """
+        turn = self.first
+        while True:
+            self.taken.append(turn)
+            yield turn
+            if turn.broken is None:
+                return
+            assert turn.rule is not None
+            if len(self.taken) > turn.rule.retries:
+                raise _reply_error(turn, len(self.taken))
+            turn = turn.repaired()
+
+    @property
+    def last(self) -> Turn:
+        """The latest turn."""
+        return self.taken[-1]
+
+    @property
+    def input_tokens(self) -> int:
+        """The estimated input tokens of every request sent."""
+        return sum(t.input_tokens for t in self.taken)
+
+    @property
+    def output_tokens(self) -> int:
+        """The estimated tokens of every reply read."""
+        return sum(t.output_tokens for t in self.taken)
+
+    @property
+    def tool_call_errors(self) -> dict[str, str]:
+        """Why each unreadable call of the returned reply could not be read."""
+        return dict(self.last.parser.errors)
+
+
+def _reply_error(turn: Turn, attempts: int) -> LiaobotsReplyError:
+    rule = turn.rule
+    assert rule is not None
+    if rule.choice is not None and rule.choice != "auto":
+        what = f"tool_choice={rule.choice!r} requires a tool call"
+    elif rule.json_answer:
+        what = "response_format asks for a whole JSON object"
+    else:
+        what = "a reply may not hold only tool calls that cannot be read"
+    msg = (
+        f"{what}, and after {attempts} replies (parse_retries={rule.retries}) the "
+        f"last still broke it: {turn.broken} The reply was "
+        f"{excerpt(turn.budget.text)}. Raise parse_retries, or use a model that "
+        "follows the tool and JSON instructions better."
+    )
+    return LiaobotsReplyError(msg, llm_output=turn.budget.text, attempts=attempts)
 
 
 def _chunks(pieces: Iterable[Piece]) -> Iterator[ChatGenerationChunk]:
@@ -110,12 +373,14 @@ def _has_system(messages: Sequence[BaseMessage]) -> bool:
     )
 
 
-def plan_turn(
+def plan_call(
     messages: Sequence[BaseMessage],
     default_prompt: str,
     kwargs: Mapping[str, Any],
+    *,
     max_tokens: int | None = None,
-) -> Turn:
+    parse_retries: int = 0,
+) -> Call:
     """Plan one call from its messages and per-call kwargs.
 
     Args:
@@ -123,12 +388,16 @@ def plan_turn(
         default_prompt: The model's prompt for conversations without a system
             message.
         kwargs: The call's kwargs; ``tools`` (any format
-            ``convert_to_openai_tool`` accepts), ``tool_choice`` and
-            ``response_format`` are consumed here.
+            ``convert_to_openai_tool`` accepts), ``tool_choice``,
+            ``response_format``, ``parse_retries`` (overrides the argument) and
+            ``check_reply`` (``False``: take any reply, as
+            ``with_structured_output`` does, which checks and repairs the
+            reply itself) are consumed here.
         max_tokens: Cut the answer after this many tokens (``None``: no cut).
+        parse_retries: Repair turns for a reply that breaks the call's rule.
 
     Returns:
-        The turn.
+        The call.
 
     Raises:
         ValueError: If a tool is not a function tool, ``tool_choice`` or
@@ -139,9 +408,8 @@ def plan_turn(
     functions = [
         tools.function_of(convert_to_openai_tool(t)) for t in kwargs.get("tools") or ()
     ]
-    choice = tools.normalize_tool_choice(
-        kwargs.get("tool_choice"), [f["name"] for f in functions]
-    )
+    names = tuple(f["name"] for f in functions)
+    choice = tools.normalize_tool_choice(kwargs.get("tool_choice"), names)
     answer = structured.read_response_format(kwargs.get("response_format"))
     calls = bool(functions) and choice != "none"
     sections = []
@@ -153,7 +421,23 @@ def plan_turn(
     if sections:
         head = [] if _has_system(planned) else [SystemMessage(default_prompt)]
         planned = [*head, *planned, SystemMessage("\n\n".join(sections))]
-    parser = ReplyParser(tool_calls=calls, json_only=answer is not None)
-    return Turn(
-        messages=planned, kwargs=rest, parser=parser, budget=ReplyBudget(max_tokens)
+    rule = None
+    if sections and kwargs.get("check_reply", True):
+        rule = Rule(
+            choice=choice if calls else None,
+            names=names,
+            json_answer=answer is not None,
+            retries=kwargs.get("parse_retries", parse_retries),
+        )
+    return Call(
+        Turn(
+            messages=planned,
+            kwargs=rest,
+            stops=tools.RESULT_OPENINGS if calls else (),
+            new_parser=partial(
+                ReplyParser, tool_calls=calls, json_only=answer is not None
+            ),
+            budget=ReplyBudget(max_tokens),
+            rule=rule,
+        )
     )

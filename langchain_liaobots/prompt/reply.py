@@ -210,6 +210,8 @@ class ReplyParser:
         self._prefix = ""
         self._end = _ObjectEnd()
         self._index = 0
+        self.errors: dict[str, str] = {}
+        """Why each invalid call could not be read, by call id."""
 
     @property
     def calls_made(self) -> int:
@@ -404,7 +406,9 @@ class ReplyParser:
         if guess:
             found = _NAME_IN_TEXT.search(text)
             name = found.group(1) if found else None
-        return [self._chunk(name, json.dumps(text, ensure_ascii=False))]
+        chunk = self._chunk(name, json.dumps(text, ensure_ascii=False))
+        self.errors[chunk["id"] or ""] = "the call is not valid JSON"
+        return [chunk]
 
     def _chunk(self, name: str | None, args: str) -> ToolCallChunk:
         index = self._index

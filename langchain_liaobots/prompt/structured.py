@@ -29,10 +29,12 @@ the JSON object. This module holds that layer's sans-I/O parts:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+import pyjson5
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -40,6 +42,7 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
+from langchain_core.outputs import Generation
 from langchain_core.runnables import RunnableLambda
 from langchain_core.utils.function_calling import (
     convert_to_json_schema,
@@ -57,9 +60,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JSON_ONLY",
+    "JSON_REPAIR_ASK",
     "REPAIR_REQUEST",
     "AnswerFormat",
     "Method",
+    "error_text",
+    "parse_whole_json",
     "read_answer_instructions",
     "read_response_format",
     "render_answer_instructions",
@@ -83,9 +89,12 @@ REPAIR_REQUEST: Final = (
 )
 """The repair turn's message; ``{error}`` is the parse or validation error."""
 
+JSON_REPAIR_ASK: Final = "only the whole JSON object, with no other text."
+"""What a repair turn asks for after a reply that holds no whole JSON object."""
+
 _REPAIR_ASK: Final = {
     "json_schema": "only the JSON object, conforming to the schema, no other text.",
-    "json_mode": "only a JSON object, with no other text.",
+    "json_mode": JSON_REPAIR_ASK,
     "function_calling": (
         'call the tool "{name}" with arguments that conform to its JSON Schema.'
     ),
@@ -184,7 +193,7 @@ def _json_schema(schema: dict[str, Any] | type, strict: bool | None) -> dict[str
     return convert_to_json_schema(schema, strict=strict)
 
 
-def _error_text(error: Exception) -> str:
+def error_text(error: Exception) -> str:
     """The error for the model: without the links meant for developers."""
     lines = str(error).strip().splitlines()
     return "\n".join(
@@ -192,17 +201,99 @@ def _error_text(error: Exception) -> str:
     )
 
 
-def _replayed(raw: AIMessage) -> AIMessage:
-    """The reply as the model wrote it, malformed calls included, for the history."""
-    texts: list[str] = [str(raw.text)] if raw.text else []
-    for call in raw.invalid_tool_calls:
-        args = call.get("args") or ""
-        try:
-            written = json.loads(args)  # the reply parser keeps the text as JSON
-        except ValueError:
-            written = args
-        texts.append(written if isinstance(written, str) else args)
-    return AIMessage(content="\n".join(texts), tool_calls=raw.tool_calls)
+_FENCED = re.compile(r"\A```[\w+.-]*[ \t]*\r?\n(.*?)\n?```\Z", re.S)
+
+
+def parse_whole_json(text: str) -> Any:
+    """Parse a JSON answer that must be whole.
+
+    Strict JSON first; then JSON5 (single quotes, trailing commas, unquoted
+    keys, comments), which models write. A value cut off before it closes is
+    never completed: it is an error.
+
+    Args:
+        text: The answer text (a code fence around it is accepted).
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        OutputParserException: ``"Invalid json output: <text>"`` and why.
+    """
+    stripped = text.strip()
+    fenced = _FENCED.match(stripped)
+    body = fenced.group(1).strip() if fenced else stripped
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as err:
+        strict = err
+    try:
+        return pyjson5.decode(body)
+    except pyjson5.Json5Exception:
+        pass
+    if not body:
+        why = "The reply holds no JSON."
+    elif strict.pos >= len(body):
+        why = "The JSON is cut off: it ends before the value is complete."
+    else:
+        why = f"It is not valid JSON: {strict.msg} at character {strict.pos}."
+    msg = f"Invalid json output: {text}\n{why}"
+    raise OutputParserException(msg, llm_output=text) from strict
+
+
+class _WholeJsonOutputParser(JsonOutputParser):
+    """A JSON parser whose final result must be whole (see :func:`parse_whole_json`).
+
+    Partial results, the previews while streaming, stay lenient; when a
+    stream ends, its whole text is parsed once more and a cut-off answer is an
+    error.
+    """
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        if partial:
+            return super().parse_result(result, partial=True)
+        return parse_whole_json(result[0].text)
+
+    def _transform(
+        self,
+        input: Iterator[str | BaseMessage],  # noqa: A002 (the base's name)
+    ) -> Iterator[Any]:
+        seen: list[str | BaseMessage] = []
+        yield from super()._transform(_kept(input, seen))
+        self.parse_result([Generation(text=_joined(seen))])
+
+    async def _atransform(
+        self,
+        input: AsyncIterator[str | BaseMessage],  # noqa: A002 (the base's name)
+    ) -> AsyncIterator[Any]:
+        seen: list[str | BaseMessage] = []
+        async for value in super()._atransform(_akept(input, seen)):
+            yield value
+        self.parse_result([Generation(text=_joined(seen))])
+
+
+class _WholePydanticOutputParser(PydanticOutputParser, _WholeJsonOutputParser):  # type: ignore[type-arg]
+    """A Pydantic parser over :class:`_WholeJsonOutputParser`."""
+
+
+def _kept(
+    items: Iterator[str | BaseMessage], seen: list[str | BaseMessage]
+) -> Iterator[str | BaseMessage]:
+    for item in items:
+        seen.append(item)
+        yield item
+
+
+async def _akept(
+    items: AsyncIterator[str | BaseMessage], seen: list[str | BaseMessage]
+) -> AsyncIterator[str | BaseMessage]:
+    async for item in items:
+        seen.append(item)
+        yield item
+
+
+def _joined(items: list[str | BaseMessage]) -> str:
+    return "".join(i if isinstance(i, str) else i.text for i in items)
 
 
 @dataclass
@@ -224,8 +315,8 @@ class _Attempts:
         if error is None or len(self.log) > self.repair.retries:
             self.parsed = parsed
             return None
-        ask = REPAIR_REQUEST.format(error=_error_text(error), ask=self.repair.ask)
-        self.messages = [*self.messages, _replayed(raw), HumanMessage(ask)]
+        ask = REPAIR_REQUEST.format(error=error_text(error), ask=self.repair.ask)
+        self.messages = [*self.messages, raw, HumanMessage(ask)]
         return self.messages
 
     def result(self) -> Any:
@@ -333,6 +424,7 @@ def structured_output(
             [schema],
             tool_choice=tool_name,
             strict=strict,
+            check_reply=False,  # checked and repaired here, not twice
             ls_structured_output_format=ls_format,
         )
         if is_pydantic:
@@ -352,12 +444,14 @@ def structured_output(
         else:
             response_format = {"type": "json_object"}
         llm = model.bind(
-            response_format=response_format, ls_structured_output_format=ls_format
+            response_format=response_format,
+            check_reply=False,  # checked and repaired here, not twice
+            ls_structured_output_format=ls_format,
         )
         parser = (
-            PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+            _WholePydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
             if is_pydantic
-            else JsonOutputParser()
+            else _WholeJsonOutputParser()
         )
     if not include_raw and not retries:
         return llm | parser

@@ -35,6 +35,7 @@ __all__ = [
     "CALL_WHEN_NEEDED",
     "MUST_CALL_ANY",
     "MUST_CALL_NAMED",
+    "RESULT_OPENINGS",
     "ToolChoice",
     "ToolOffer",
     "ToolResult",
@@ -45,6 +46,7 @@ __all__ = [
     "render_ai",
     "render_tool_instructions",
     "render_tool_result",
+    "repair_ask",
     "text_blocks_only",
 ]
 
@@ -64,6 +66,16 @@ CALL_WHEN_NEEDED: Final = (
 
 _TOOLS_TAG: Final = "tools"
 _RESULT_TAG: Final = "tool_result"
+
+RESULT_OPENINGS: Final = (f"<{_RESULT_TAG}", "\nObservation:")
+"""Stop sequences of a reply with tools offered: a model that starts writing a
+tool's result (the ``<tool_result`` block, or a ReAct ``Observation:``) is
+inventing it, so the reply ends there, as at a stop sequence."""
+
+_REPLY_FORMAT: Final = (
+    'the JSON object {"tool_calls": [...]} described in the instructions'
+)
+
 _TOOL_BLOCK_TYPES: Final = frozenset({"tool_use", "tool_call", "tool_call_chunk"})
 _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
@@ -186,6 +198,29 @@ def render_tool_instructions(
     )
 
 
+def repair_ask(choice: ToolChoice, names: Sequence[str]) -> str:
+    """What a repair turn asks for after a reply that broke ``choice``'s rule.
+
+    Args:
+        choice: A normalized tool choice other than ``"none"``.
+        names: The offered tools' names.
+
+    Returns:
+        The request, to follow "Reply again, corrected: ".
+    """
+    if choice == "auto":
+        return f"write your tool calls again as {_REPLY_FORMAT}, or answer in text."
+    target = (
+        f"one of the tools {', '.join(names)}"
+        if choice == "any"
+        else f'the tool "{choice}"'
+    )
+    return (
+        f"call {target} with arguments that conform to its JSON Schema, replying "
+        f"with only {_REPLY_FORMAT}."
+    )
+
+
 @dataclass(frozen=True)
 class ToolOffer:
     """The tools a system prompt offers, as :func:`read_tool_instructions` reads them.
@@ -247,25 +282,47 @@ def text_blocks_only(content: str | list[Any]) -> str | list[Any]:
 
 
 def render_ai(text: str, message: AIMessage) -> str:
-    """Render an assistant turn: its text, then its tool calls in the reply format.
+    """Render an assistant turn: its text, its tool calls, its unreadable calls.
 
-    Invalid tool calls are left out: they were never run, so no result follows.
+    Valid calls are written in the reply format. A call that could not be read
+    is written back as the model wrote it, followed by why it could not be
+    read (from its ``error``, or the ``tool_call_errors`` response metadata
+    ``ChatLiaobots`` records), so a later turn shows the model its mistake.
 
     Args:
         text: The turn's text content.
-        message: The assistant message, for its ``tool_calls``.
+        message: The assistant message, for its ``tool_calls`` and
+            ``invalid_tool_calls``.
 
     Returns:
         The turn as one string.
     """
-    if not message.tool_calls:
-        return text
-    calls = [
-        {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
-        for c in message.tool_calls
-    ]
-    rendered = json.dumps({"tool_calls": calls}, ensure_ascii=False)
-    return f"{text}\n{rendered}" if text else rendered
+    parts = [text] if text else []
+    if message.tool_calls:
+        calls = [
+            {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
+            for c in message.tool_calls
+        ]
+        parts.append(json.dumps({"tool_calls": calls}, ensure_ascii=False))
+    recorded = message.response_metadata.get("tool_call_errors") or {}
+    for call in message.invalid_tool_calls:
+        written = _written(call.get("args") or "")
+        error = call.get("error") or recorded.get(call.get("id") or "")
+        parts.append(written)
+        parts.append(f"(This call could not be read{f': {error}' if error else ''}.)")
+    return "\n".join(parts)
+
+
+def _written(args: str) -> str:
+    """The text the model wrote for an unreadable call.
+
+    The reply parser keeps it as a JSON string; other arguments stay as they are.
+    """
+    try:
+        written = json.loads(args)
+    except ValueError:
+        return args
+    return written if isinstance(written, str) else args
 
 
 def render_tool_result(message: ToolMessage, text: str) -> str:

@@ -244,23 +244,6 @@ def test_prose_and_fenced_call_from_a_chatty_model() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [
-        '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Os',
-        '```\n{"tool_calls": [{"name": "get_weather", "arguments": "Oslo"}]}\n```',
-    ],
-)
-def test_a_malformed_call_is_an_invalid_tool_call(reply: str) -> None:
-    with LiaobotsEmulator(responder=lambda _: reply, piece_bytes=5) as server:
-        bound = model(server).bind_tools([get_weather])
-        for msg in (bound.invoke("x"), aggregate(list(bound.stream("x")))):
-            assert msg.tool_calls == []
-            (invalid,) = msg.invalid_tool_calls
-            assert invalid["name"] == "get_weather"
-            assert invalid["id"].startswith("call_")
-
-
 def test_bad_tool_choice_fails_before_sending(fresh_emulator: LiaobotsEmulator) -> None:
     llm = model(fresh_emulator)
     with pytest.raises(ValueError, match="not a bound tool"):

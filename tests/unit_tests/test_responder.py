@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from langchain_liaobots.emulator import default_responder
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.prompting import plan_call
 
 
 @tool
@@ -37,7 +37,7 @@ def respond(messages: list[BaseMessage] | str, **kwargs: Any) -> str:
     """Answer as the server would, from what ChatLiaobots would send."""
     if isinstance(messages, str):
         messages = [HumanMessage(messages)]
-    turn = plan_turn(messages, "default prompt", kwargs)
+    turn = plan_call(messages, "default prompt", kwargs).first
     prompt, wire = to_wire(turn.messages, "default prompt")
     return default_responder({"prompt": prompt, "messages": wire})
 

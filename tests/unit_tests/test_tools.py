@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.prompting import plan_call
 from langchain_liaobots.prompt.reply import ReplyParser, json_section, read_json_section
 from langchain_liaobots.prompt.structured import (
     JSON_ONLY,
@@ -350,11 +350,11 @@ def test_any_split_of_a_reply_gives_the_same_result(
 
 
 def test_plan_keeps_the_default_prompt_and_adds_instructions() -> None:
-    turn = plan_turn(
+    turn = plan_call(
         [HumanMessage("hi")],
         "default prompt",
         {"tools": [get_weather], "tool_choice": "any", "model": "gpt-3.5-turbo"},
-    )
+    ).first
     assert turn.kwargs == {"model": "gpt-3.5-turbo"}
     prompt, wire = to_wire(turn.messages, "unused")
     assert prompt.startswith("default prompt\n\n# Tools")
@@ -364,11 +364,11 @@ def test_plan_keeps_the_default_prompt_and_adds_instructions() -> None:
 
 def test_plan_appends_to_the_callers_system_prompt() -> None:
     response_format = {"type": "json_schema", "json_schema": {"schema": WEATHER}}
-    turn = plan_turn(
+    turn = plan_call(
         [SystemMessage("mine"), HumanMessage("hi")],
         "default",
         {"response_format": response_format},
-    )
+    ).first
     prompt, _ = to_wire(turn.messages, "default")
     assert prompt.startswith(f"mine\n\n# Answer format\n\n{JSON_ONLY}")
     assert read_answer_instructions(prompt) == AnswerFormat(schema=WEATHER)
@@ -378,16 +378,16 @@ def test_plan_appends_to_the_callers_system_prompt() -> None:
 def test_plan_without_tools_or_with_tool_choice_none_changes_nothing() -> None:
     messages = [HumanMessage("hi")]
     for kwargs in ({}, {"tools": [get_weather], "tool_choice": "none"}):
-        turn = plan_turn(messages, "default", kwargs)
+        turn = plan_call(messages, "default", kwargs).first
         assert turn.messages == messages
         assert turn.parser.feed(' {"tool_calls"') == [' {"tool_calls"']
 
 
 def test_plan_rejects_what_it_cannot_send() -> None:
     with pytest.raises(ValueError, match="function tools only"):
-        plan_turn([HumanMessage("x")], "", {"tools": [{"type": "web_search"}]})
+        plan_call([HumanMessage("x")], "", {"tools": [{"type": "web_search"}]})
     with pytest.raises(ValueError, match="Unsupported response_format"):
-        plan_turn([HumanMessage("x")], "", {"response_format": {"type": "xml"}})
+        plan_call([HumanMessage("x")], "", {"response_format": {"type": "xml"}})
 
 
 @pytest.mark.parametrize(
