@@ -340,18 +340,21 @@ def _prose_instead(reply: Reply) -> str:
 
 
 def _invented_result(reply: Reply) -> str:
-    said = "; ".join(
+    said = " and ".join(
         f"{c['name']}({_arguments_text(c['arguments'])})" for c in reply.calls
     )
     return (
-        f"I called {said} and it returned: {_INVENTED_RESULT} "
+        f"I called {said}, and the result was: {_INVENTED_RESULT} "
         "Is there anything else I can help you with?"
     )
 
 
 def _wrong_tool(reply: Reply) -> str:
     first, *rest = reply.calls
-    others = [n for n in reply.tools if n != first["name"]]
+    called = {c["name"] for c in reply.calls}
+    others = [n for n in reply.tools if n not in called] or [
+        n for n in reply.tools if n != first["name"]
+    ]
     if not others:
         return _prose_instead(reply)
     return _calls_of([{**first, "name": others[0]}, *rest])
@@ -490,8 +493,9 @@ MISTAKES: Final[Mapping[str, Mistake]] = _catalogue(
     ),
     Mistake(
         "wrong_tool",
-        "Calls another offered tool than the one forced, with the arguments "
-        "meant for the forced one; with one tool offered, like `prose_instead`.",
+        "Calls an offered tool other than the one wanted (one the reply calls "
+        "nowhere else, if any), with the arguments meant for the wanted one; "
+        "with one tool offered, like `prose_instead`.",
         _TOOL,
         "repaired",
         _wrong_tool,
