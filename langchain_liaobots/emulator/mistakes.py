@@ -91,7 +91,7 @@ class Reply:
             call, or the JSON answer.
         kind: ``"tool_call"`` or ``"json"``.
         tools: The names of the offered tools, in order (empty for a JSON
-            answer without tools).
+            answer).
     """
 
     text: str
@@ -548,23 +548,32 @@ def _without_repairs(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return {**payload, "messages": messages}, repaired
 
 
+def _is_call(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("arguments"), dict)
+    )
+
+
 def _reply_of(payload: Mapping[str, Any], text: str) -> Reply | None:
-    """Read the correct answer of ``payload``: a tool call, a JSON answer, or None."""
+    """Read the correct answer of ``payload``: a tool call, a JSON answer, or None.
+
+    A tool call is a non-empty ``{"tool_calls": [{"name", "arguments"}]}`` when
+    tools are offered; a JSON answer is any JSON when one is asked for.
+    """
     try:
         value = json.loads(text)
     except ValueError:
         return None
     offer = read_tool_instructions(payload["prompt"])
-    if (
-        offer is not None
-        and isinstance(value, dict)
-        and isinstance(value.get("tool_calls"), list)
-        and value["tool_calls"]
-    ):
+    calls = value.get("tool_calls") if isinstance(value, dict) else None
+    if offer is not None and isinstance(calls, list) and calls:
+        if not all(map(_is_call, calls)):
+            return None
         return Reply(text, "tool_call", tuple(f["name"] for f in offer.functions))
     if read_answer_instructions(payload["prompt"]) is not None:
-        tools = () if offer is None else tuple(f["name"] for f in offer.functions)
-        return Reply(text, "json", tools)
+        return Reply(text, "json")
     return None
 
 

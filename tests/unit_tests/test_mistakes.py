@@ -379,6 +379,16 @@ def test_a_mistake_for_another_kind_of_answer_is_not_made() -> None:
         with_mistakes(default_responder, ["react", "nope"])
 
 
+def test_answers_not_in_the_package_format_pass_unchanged() -> None:
+    odd = '{"tool_calls": [{"name": "get_weather"}]}'  # no arguments
+    for text in (odd, "not JSON", '{"tool_calls": []}'):
+        responder = with_mistakes(lambda _, text=text: text, "fenced")
+        assert responder(WEATHER) == text
+        assert responder.made == [None]
+    json_without_format = with_mistakes(lambda _: '{"a": 1}', "fenced")
+    assert json_without_format(payload("hi")) == '{"a": 1}'
+
+
 def draws(seed: int, request: dict[str, Any], correct: Reply, count: int) -> list[str]:
     """The mistakes drawn for ``count`` answers to ``request``, checked."""
     responder = with_mistakes(default_responder, "all", seed=seed)
