@@ -3,7 +3,9 @@
 ``LiaobotsEmulator`` serves the Liaobots endpoints over real HTTP on 127.0.0.1;
 ``python -m langchain_liaobots.emulator --port N`` runs it from a shell. The
 behaviours of :mod:`~langchain_liaobots.emulator.faults` script its failures,
-one request at a time. ``real_or_emulated`` picks the real service when
+one request at a time; those of :mod:`~langchain_liaobots.emulator.mistakes`
+(``LiaobotsEmulator(mistakes=...)``) make its answers those of an imperfect
+model. ``real_or_emulated`` picks the real service when
 ``LIAOBOTS_AUTH_CODE`` is set, else an embedded emulator.
 """
 
@@ -23,11 +25,19 @@ from langchain_liaobots.emulator.faults import (
     TooManyRequests,
     parse_fault,
 )
+from langchain_liaobots.emulator.mistakes import (
+    MISTAKES,
+    Mistake,
+    MistakenResponder,
+    Reply,
+    with_mistakes,
+)
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.emulator.server import LiaobotsEmulator, ReceivedRequest
 
 __all__ = [
     "CAPTCHA_PAGE",
+    "MISTAKES",
     "NOT_FOUND_PAGE",
     "Answer",
     "Behaviour",
@@ -35,8 +45,11 @@ __all__ = [
     "Disconnect",
     "HtmlPage",
     "LiaobotsEmulator",
+    "Mistake",
+    "MistakenResponder",
     "ReceivedRequest",
     "Redirect",
+    "Reply",
     "Responder",
     "SseError",
     "Stall",
@@ -45,4 +58,5 @@ __all__ = [
     "default_responder",
     "parse_fault",
     "real_or_emulated",
+    "with_mistakes",
 ]

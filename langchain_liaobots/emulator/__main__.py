@@ -7,15 +7,20 @@ Example::
 
     # the first chat request gets 429, the second is cut after 3 pieces
     python -m langchain_liaobots.emulator --fault rate-limit=1 --fault cut=3
+
+    # an imperfect model: fenced or single-quoted JSON, drawn with seed 1
+    python -m langchain_liaobots.emulator --mistakes single_quotes,fenced --seed 1
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 import threading
 from collections.abc import Sequence
 
 from langchain_liaobots.emulator.faults import FAULT_SPECS, Behaviour, parse_fault
+from langchain_liaobots.emulator.mistakes import MISTAKES, mistake_names
 from langchain_liaobots.emulator.server import LiaobotsEmulator
 
 __all__ = ["main"]
@@ -37,11 +42,22 @@ def _fault(spec: str) -> Behaviour:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _mistakes(spec: str) -> list[str]:
+    try:
+        return mistake_names("all" if spec == "all" else spec.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m langchain_liaobots.emulator",
         description="Serve a Liaobots-compatible chat endpoint on 127.0.0.1.",
-        epilog=f"Fault specs (--fault, used in order, one per request):\n{FAULT_SPECS}",
+        epilog=(
+            f"Fault specs (--fault, used in order, one per request):\n{FAULT_SPECS}"
+            "\n\n"
+            + textwrap.fill(f"Mistakes (--mistakes): {', '.join(MISTAKES)}, or all.")
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
@@ -85,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="script the next request's failure (repeatable; see below)",
     )
+    parser.add_argument(
+        "--mistakes",
+        type=_mistakes,
+        metavar="NAMES",
+        help="answer as an imperfect model: comma-separated mistakes, or all",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the draw among the mistakes"
+    )
+    parser.add_argument(
+        "--persist",
+        action="store_true",
+        help="keep making the mistakes after a repair request",
+    )
     return parser
 
 
@@ -103,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         framing=args.framing,
         require_cookie=args.require_cookie,
         accounts=dict(args.account),
+        mistakes=args.mistakes,
+        seed=args.seed,
+        persist=args.persist,
     )
     server.script(*args.fault)
     with server:

@@ -9,10 +9,11 @@ TLS with an ``ssl_context``) from a background thread with its own event loop
   :func:`~langchain_liaobots.wire.request.parse_payload` (either body shape): a
   malformed body gets 400 with a JSON ``{"error": ...}`` saying what is wrong, a
   missing or refused auth code gets 401 ``{"message": "401 Unauthorized"}``. A
-  valid request is answered by the responder and streamed with chunked transfer
-  encoding, as raw UTF-8 in pieces of ``piece_bytes`` bytes (a multi-byte
-  character may be split, as on a real network) or as SSE events
-  (``framing="sse"``), every ``pace`` seconds;
+  valid request is answered by the responder (with ``mistakes``, wrapped by
+  :func:`~langchain_liaobots.emulator.mistakes.with_mistakes` to answer as an
+  imperfect model) and streamed with chunked transfer encoding, as raw UTF-8 in
+  pieces of ``piece_bytes`` bytes (a multi-byte character may be split, as on a
+  real network) or as SSE events (``framing="sse"``), every ``pace`` seconds;
 * ``POST /api/user`` — ``{"authcode": ""}`` issues a new code with a small
   credit; an existing code gets its account state;
 * ``POST /api/models`` — the registry entries, as a bare JSON array;
@@ -57,6 +58,7 @@ from langchain_liaobots.emulator.faults import (
     TooManyRequests,
     Transfer,
 )
+from langchain_liaobots.emulator.mistakes import with_mistakes
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.registry import get_model, known_model_ids
 from langchain_liaobots.wire.request import (
@@ -131,6 +133,9 @@ class LiaobotsEmulator(BackgroundServer):
         accounts: Mapping[str, Mapping[str, Any]] | None = None,
         models: Sequence[Mapping[str, Any]] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        mistakes: Collection[str] | str | None = None,
+        seed: int = 0,
+        persist: bool = False,
     ) -> None:
         """Configure the server; it starts on ``start()`` or ``with``.
 
@@ -149,9 +154,16 @@ class LiaobotsEmulator(BackgroundServer):
                 12.5}}``; missing fields get defaults.
             models: What ``/api/models`` answers; defaults to the registry.
             ssl_context: Serve HTTPS with this context.
+            mistakes: Answer as an imperfect model: the names of the mistakes of
+                :data:`~langchain_liaobots.emulator.mistakes.MISTAKES` to make in
+                the responder's tool calls and JSON answers, or ``"all"``.
+            seed: Seeds the draw of a mistake per answer, among several.
+            persist: Keep making the mistakes after a repair request; by
+                default the answer to one is correct.
 
         Raises:
-            ValueError: If ``piece_bytes`` < 1 or ``pace`` < 0.
+            ValueError: If ``piece_bytes`` < 1, ``pace`` < 0, or a mistake is
+                not in the catalogue.
         """
         super().__init__(port=port, ssl_context=ssl_context)
         if piece_bytes < 1:
@@ -160,7 +172,11 @@ class LiaobotsEmulator(BackgroundServer):
         if pace < 0:
             msg = f"pace must be zero or more seconds, got {pace}."
             raise ValueError(msg)
-        self.responder = responder
+        self.responder: Responder = (
+            responder
+            if mistakes is None
+            else with_mistakes(responder, mistakes, seed=seed, persist=persist)
+        )
         self.pace = pace
         self.piece_bytes = piece_bytes
         self.auth_codes = None if auth_codes is None else set(auth_codes)
