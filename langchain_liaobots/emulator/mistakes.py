@@ -35,7 +35,7 @@ from langchain_core.messages import ToolMessage
 
 from langchain_liaobots.emulator.responder import Responder
 from langchain_liaobots.prompt.structured import (
-    REPAIR_REQUEST,
+    REPAIR_PREFIX,
     read_answer_instructions,
 )
 from langchain_liaobots.prompt.tools import read_tool_instructions, render_tool_result
@@ -66,8 +66,6 @@ Expected = Literal["read", "repaired", "tool_node", "cut"]
 * ``"cut"`` — the call is read and the text the model forged after it dropped.
 """
 
-REPAIR_PREFIX: Final = REPAIR_REQUEST.partition("{error}")[0].strip()
-"""How a repair turn starts: ``"Your previous reply could not be used:"``."""
 
 _KIND_NAMES: Final = {"tool_call": "tool calls", "json": "JSON answers"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from langchain_liaobots.prompt.structured import (
-    REPAIR_REQUEST,
+    REPAIR_PREFIX,
     AnswerFormat,
     read_answer_instructions,
 )
@@ -105,7 +105,7 @@ class _Conversation:
             if message["role"] != "user":
                 continue
             result = read_tool_result(message["content"])
-            if _is_repair_request(message["content"]):
+            if message["content"].startswith(REPAIR_PREFIX):
                 continue  # the package asks again; the request stays the same
             if result is None:
                 request, results = message["content"], []
@@ -114,10 +114,6 @@ class _Conversation:
         last = messages[-1]
         ends = last["role"] == "user" and read_tool_result(last["content"]) is not None
         return cls(request=request, results=results, ends_with_result=ends)
-
-
-def _is_repair_request(content: str) -> bool:
-    return content.startswith(REPAIR_REQUEST[: REPAIR_REQUEST.index("{")])
 
 
 def default_responder(payload: dict[str, Any]) -> str:

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JSON_ONLY",
     "JSON_REPAIR_ASK",
+    "REPAIR_PREFIX",
     "REPAIR_REQUEST",
     "AnswerFormat",
     "Method",
@@ -88,6 +89,9 @@ REPAIR_REQUEST: Final = (
     "Your previous reply could not be used:\n{error}\n\nReply again, corrected: {ask}"
 )
 """The repair turn's message; ``{error}`` is the parse or validation error."""
+
+REPAIR_PREFIX: Final = REPAIR_REQUEST.partition("{error}")[0].strip()
+"""How every repair turn's message starts."""
 
 JSON_REPAIR_ASK: Final = "only the whole JSON object, with no other text."
 """What a repair turn asks for after a reply that holds no whole JSON object."""

@@ -24,7 +24,7 @@ from langchain_liaobots.emulator import (
 from langchain_liaobots.emulator.__main__ import _parser
 from langchain_liaobots.emulator.mistakes import REPAIR_PREFIX, catalogue_table
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import plan_turn
+from langchain_liaobots.prompt.prompting import plan_call
 from langchain_liaobots.prompt.structured import REPAIR_REQUEST
 from langchain_liaobots.registry import get_model
 from langchain_liaobots.wire.request import AUTH_HEADER, CHAT_PATH
@@ -53,7 +53,7 @@ def payload(messages: list[BaseMessage] | str, **kwargs: Any) -> dict[str, Any]:
     """The /api/chat body ChatLiaobots would send for ``messages``."""
     if isinstance(messages, str):
         messages = [HumanMessage(messages)]
-    turn = plan_turn(messages, "default prompt", kwargs)
+    turn = plan_call(messages, "default prompt", kwargs).first
     prompt, wire = to_wire(turn.messages, "default prompt")
     return {
         "conversationId": "c1",
