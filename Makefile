@@ -25,7 +25,7 @@ demo: $(VENV)/.demo  ## a guided tour (the local emulator unless LIAOBOTS_AUTH_C
 	$(BIN)/python examples/tour.py
 
 test: $(VENV)/.dev lint  ## run every test (unit, HTTP, standard suites, docs samples, packaging) after ruff, mypy and the docs build; two pytest workers
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
