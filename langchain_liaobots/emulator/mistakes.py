@@ -38,7 +38,11 @@ from langchain_liaobots.prompt.structured import (
     REPAIR_PREFIX,
     read_answer_instructions,
 )
-from langchain_liaobots.prompt.tools import read_tool_instructions, render_tool_result
+from langchain_liaobots.prompt.tools import (
+    read_tool_instructions,
+    read_tool_result,
+    render_tool_result,
+)
 
 __all__ = [
     "MISTAKES",
@@ -546,6 +550,13 @@ def _without_repairs(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return {**payload, "messages": messages}, repaired
 
 
+def _after_a_failed_call(payload: Mapping[str, Any]) -> bool:
+    """Whether the last message reports a failed tool call (the model was told)."""
+    last = payload["messages"][-1]
+    result = read_tool_result(last["content"]) if last["role"] == "user" else None
+    return result is not None and not result.ok
+
+
 def _is_call(entry: Any) -> bool:
     return (
         isinstance(entry, dict)
@@ -609,15 +620,18 @@ class MistakenResponder:
         Returns:
             The wrapped responder's answer to the payload without its repair
             turns, rewritten by the mistake drawn; unchanged when it is plain
-            text, when no named mistake applies to it, or after a repair
-            request unless ``persist``.
+            text, when no named mistake applies to it, or, unless
+            ``persist``, once the model was told of an error (a repair
+            request, or a tool result with ``status="error"``, as an agent's
+            tool node sends for a call of an unknown tool).
         """
         original, repaired = _without_repairs(payload)
+        told = repaired or _after_a_failed_call(original)
         text = self.responder(original)
         reply = _reply_of(original, text)
         usable = (
             []
-            if reply is None or (repaired and not self.persist)
+            if reply is None or (told and not self.persist)
             else [n for n in self.names if reply.kind in MISTAKES[n].applies_to]
         )
         if reply is None or not usable:
@@ -642,8 +656,9 @@ def with_mistakes(
         names: The catalogue's mistakes to make (:data:`MISTAKES`), one name,
             or ``"all"``.
         seed: Seeds the draw of a mistake per answer when several apply.
-        persist: Keep erring after a repair request (to test the error path);
-            by default the answer to a repair request is correct.
+        persist: Keep erring after a repair request or a failed tool call (to
+            test the error path); by default the model, once told of its
+            error, answers correctly.
 
     Returns:
         The responder.

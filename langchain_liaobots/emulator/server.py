@@ -158,8 +158,9 @@ class LiaobotsEmulator(BackgroundServer):
                 :data:`~langchain_liaobots.emulator.mistakes.MISTAKES` to make in
                 the responder's tool calls and JSON answers, or ``"all"``.
             seed: Seeds the draw of a mistake per answer, among several.
-            persist: Keep making the mistakes after a repair request; by
-                default the answer to one is correct.
+            persist: Keep making the mistakes after a repair request or a
+                failed tool call; by default the model, once told of its
+                error, answers correctly.
 
         Raises:
             ValueError: If ``piece_bytes`` < 1, ``pace`` < 0, or a mistake is
