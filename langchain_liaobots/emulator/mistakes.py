@@ -535,26 +535,37 @@ def _is_repair(message: Mapping[str, str]) -> bool:
     return message["role"] == "user" and message["content"].startswith(REPAIR_PREFIX)
 
 
-def _without_repairs(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The payload as it was before its repair turns, and whether it had any.
+def _is_failed_call(message: Mapping[str, str]) -> bool:
+    """Whether a message is a tool result that reports an error.
 
-    A repair turn is the model's reply and the user's repair request after it.
+    That is ``status="error"``, or text that starts with ``Error`` (how
+    LangChain's structured-output strategy words one).
+    """
+    result = read_tool_result(message["content"]) if message["role"] == "user" else None
+    return result is not None and (not result.ok or result.text.startswith("Error"))
+
+
+def _without_repairs(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The payload as it was before the model was told of an error, and whether it was.
+
+    The model is told by a repair turn (its reply, then the user's repair
+    request) or by failed tool calls (its reply, then results with
+    ``status="error"`` or text starting with ``Error``, as a tool node sends for
+    an unknown tool and an agent's structured-output tool for bad arguments).
     """
     messages: list[Mapping[str, str]] = list(payload["messages"])
-    repaired = False
-    while len(messages) > 1 and _is_repair(messages[-1]):
-        messages.pop()
+    told = False
+    while len(messages) > 1 and (
+        _is_repair(messages[-1]) or _is_failed_call(messages[-1])
+    ):
+        while len(messages) > 1 and (
+            _is_repair(messages[-1]) or _is_failed_call(messages[-1])
+        ):
+            messages.pop()
         if len(messages) > 1 and messages[-1]["role"] == "assistant":
             messages.pop()
-        repaired = True
-    return {**payload, "messages": messages}, repaired
-
-
-def _after_a_failed_call(payload: Mapping[str, Any]) -> bool:
-    """Whether the last message reports a failed tool call (the model was told)."""
-    last = payload["messages"][-1]
-    result = read_tool_result(last["content"]) if last["role"] == "user" else None
-    return result is not None and not result.ok
+        told = True
+    return {**payload, "messages": messages}, told
 
 
 def _is_call(entry: Any) -> bool:
@@ -625,8 +636,7 @@ class MistakenResponder:
             request, or a tool result with ``status="error"``, as an agent's
             tool node sends for a call of an unknown tool).
         """
-        original, repaired = _without_repairs(payload)
-        told = repaired or _after_a_failed_call(original)
+        original, told = _without_repairs(payload)
         text = self.responder(original)
         reply = _reply_of(original, text)
         usable = (
