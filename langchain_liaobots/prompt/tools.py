@@ -65,6 +65,8 @@ CALL_WHEN_NEEDED: Final = (
 _TOOLS_TAG: Final = "tools"
 _RESULT_TAG: Final = "tool_result"
 _TOOL_BLOCK_TYPES: Final = frozenset({"tool_use", "tool_call", "tool_call_chunk"})
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
     re.escape(MUST_CALL_NAMED).replace(re.escape("{name}"), "(.+?)")
@@ -264,7 +266,7 @@ def render_ai(text: str, message: AIMessage) -> str:
         {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
         for c in message.tool_calls
     ]
-    rendered = json.dumps({"tool_calls": calls}, ensure_ascii=False)
+    rendered = _JSON.encode({"tool_calls": calls})
     return f"{text}\n{rendered}" if text else rendered
 
 
