@@ -34,6 +34,8 @@ class Sizes:
         capacity_levels: Concurrent streams tried for figure 6.
         capacity_pieces: Pieces per stream for figure 6.
         capacity_pace: Seconds between those pieces.
+        prepare_lengths: Conversation lengths (messages) for figure 7.
+        prepare_rounds: Rounds of figure 7 at each length.
     """
 
     name: str
@@ -57,6 +59,8 @@ class Sizes:
     capacity_levels: tuple[int, ...]
     capacity_pieces: int
     capacity_pace: float
+    prepare_lengths: tuple[int, ...]
+    prepare_rounds: int
 
 
 FULL = Sizes(
@@ -81,6 +85,8 @@ FULL = Sizes(
     capacity_levels=(64, 128, 256, 512),
     capacity_pieces=20,
     capacity_pace=0.05,
+    prepare_lengths=(10, 1_000, 8_000),
+    prepare_rounds=15,
 )
 
 SMOKE = Sizes(
@@ -105,4 +111,6 @@ SMOKE = Sizes(
     capacity_levels=(16, 32),
     capacity_pieces=5,
     capacity_pace=0.02,
+    prepare_lengths=(10, 100),
+    prepare_rounds=2,
 )

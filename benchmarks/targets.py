@@ -1,4 +1,4 @@
-"""The six figures' targets, in one table: what each measures and when it is met.
+"""The seven figures' targets, in one table: what each measures and when it is met.
 
 Every threshold lives here once: the ``fig_*`` modules print them next to their
 figures, :data:`TARGETS` spells them out for the summary, and each target's
@@ -22,6 +22,7 @@ __all__ = [
     "CPU_VS_OPENAI",
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
+    "PREPARE_VS_OPENAI",
     "TARGETS",
     "Target",
     "target",
@@ -41,6 +42,8 @@ IMPORT_VS_CORE = 1.15
 """Figure 5: import time / langchain-core's chat-model module, at most."""
 CAPACITY_STREAMS = 256
 """Figure 6: concurrent streams the local server holds with zero errors, at least."""
+PREPARE_VS_OPENAI = 1.0
+"""Figure 7: preparing the longest conversation's request / ChatOpenAI's, at most."""
 
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
@@ -50,7 +53,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"6"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"7"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -128,6 +131,13 @@ TARGETS: tuple[Target, ...] = (
         "streams the local server holds at once",
         f">={CAPACITY_STREAMS}, 0 errors",
         lambda s, _: s["value"] >= CAPACITY_STREAMS,
+    ),
+    Target(
+        "7",
+        "prepare {messages} messages (ms)",
+        "preparing a long conversation's request",
+        f"<={PREPARE_VS_OPENAI:g}x ChatOpenAI",
+        lambda s, _: s.get("ratio_vs_openai", 0.0) <= PREPARE_VS_OPENAI,
     ),
 )
 """The figures, in the order they run and print."""

@@ -21,6 +21,7 @@ share one path; ``_astream`` is native asyncio over the same exchange.
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -116,7 +117,24 @@ UNSENT_PARAMS = (
     "seed",
     "n",
 )
-"""Fields other chat models have, accepted but not sent: the protocol has no slot."""
+"""Fields other chat models have, accepted but not sent: the protocol has no slot.
+
+Set on the model or passed per call, they warn with
+:class:`~langchain_liaobots.errors.LiaobotsUnsupportedParameterWarning`."""
+
+
+def _warn_unsent(params: dict[str, Any]) -> None:
+    """Warn that the sampling parameters among ``params`` that are set go unsent."""
+    unsent = [name for name, value in params.items() if value is not None]
+    if unsent:
+        warnings.warn(
+            f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
+            f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
+            "has no field for sampling parameters, so the service uses its "
+            "own settings. max_tokens is honoured (on the client).",
+            LiaobotsUnsupportedParameterWarning,
+            stacklevel=3,
+        )
 
 
 class ChatLiaobots(BaseChatModel):
@@ -238,7 +256,9 @@ class ChatLiaobots(BaseChatModel):
         marks the estimated ``usage_metadata`` and is absent without it).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
+    """``hide_input_in_errors``: a validation error never repeats what was
+    passed, which may hold the auth code or a URL's credentials."""
 
     model: str = Field(default="gpt-4", alias="model_name")
     """The registry id of the model, e.g. ``"gpt-4"`` or ``"gpt-3.5-turbo"``."""
@@ -252,7 +272,8 @@ class ChatLiaobots(BaseChatModel):
     Defaults to the ``LIAOBOTS_AUTH_CODE`` environment variable."""
 
     base_url: str = Field(
-        default_factory=from_env("LIAOBOTS_BASE_URL", default="https://liaobots.com")
+        default_factory=from_env("LIAOBOTS_BASE_URL", default="https://liaobots.com"),
+        validate_default=True,
     )
     """The service's base URL; ``/api/chat`` is appended.
 
@@ -350,6 +371,29 @@ class ChatLiaobots(BaseChatModel):
     a ``provider``; ``{"token": <20 random characters>}`` for the login;
     ``{"authcode", "recommendUrl": "<base_url origin>/zh"}`` for ``/api/user``)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_known_settings(cls, values: Any) -> Any:
+        """Refuse a setting no field has, naming the closest known one."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields)
+        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        unknown = sorted(str(k) for k in values if k not in known)
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hints.append(f"{name!r}{hint}")
+            msg = (
+                f"ChatLiaobots has no setting {', '.join(hints)}. The settings are "
+                "listed in docs/configuration.md; per-call options go to invoke() "
+                "or bind()."
+            )
+            raise ValueError(msg)
+        return values
+
     @field_validator("default_headers")
     @classmethod
     def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
@@ -378,16 +422,7 @@ class ChatLiaobots(BaseChatModel):
 
     @model_validator(mode="after")
     def _warn_if_unsent(self) -> ChatLiaobots:
-        unsent = [name for name in UNSENT_PARAMS if getattr(self, name) is not None]
-        if unsent:
-            warnings.warn(
-                f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
-                f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
-                "has no field for sampling parameters, so the service uses its "
-                "own settings. max_tokens is honoured (on the client).",
-                LiaobotsUnsupportedParameterWarning,
-                stacklevel=2,
-            )
+        _warn_unsent({name: getattr(self, name) for name in UNSENT_PARAMS})
         return self
 
     @model_validator(mode="after")
@@ -415,10 +450,41 @@ class ChatLiaobots(BaseChatModel):
     def _llm_type(self) -> str:
         return "liaobots-chat"
 
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """``dumpd``/``dumps`` write the model; ``loads`` needs it allowed.
+
+        The auth code is written as a secret reference (see
+        :attr:`lc_secrets`); ``http_client`` and ``http_async_client`` are left
+        out. Load with ``valid_namespaces=["langchain_liaobots"]`` and
+        ``allowed_objects=[ChatLiaobots]`` (see docs/configuration.md).
+
+        Returns:
+            ``True``.
+        """
+        return True
+
     @property
     def lc_secrets(self) -> dict[str, str]:
         """Map the secret field to its environment variable for ``dumpd``."""
         return {"auth": "LIAOBOTS_AUTH_CODE"}
+
+    def _get_llm_string(self, stop: list[str] | None = None, **kwargs: Any) -> str:
+        """The LLM cache key: what changes the answer, never the auth code.
+
+        The identifying parameters, the stop sequences in effect (the call's,
+        else the model's own) and the call's kwargs. Not core's serialized
+        form: it would carry ``default_headers`` and ``proxy`` (which may hold
+        a gateway's credentials) and settings that leave the answer unchanged.
+        """
+        stops = stop if stop is not None else (self.stop or [])
+        params = {
+            **self._identifying_params,
+            "_type": self._llm_type,
+            **kwargs,
+            "stop": stops,
+        }
+        return str(sorted(params.items()))
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -522,6 +588,7 @@ class ChatLiaobots(BaseChatModel):
             The request, the stop sequences (the caller's, then the turn's),
             the model id and the estimated input tokens.
         """
+        _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
         model_id = turn.kwargs.get("model", self.model)
         spec = get_model(model_id)
         if not client.credentials.can_authenticate:

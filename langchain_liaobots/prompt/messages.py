@@ -102,9 +102,8 @@ def to_wire(
     wire: list[WireMessage] = []
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        if isinstance(message, SystemMessage):
-            system.append(content_text(message.content, where))
-        elif isinstance(message, HumanMessage):
+        # The most frequent types first: a long history is mostly these.
+        if isinstance(message, HumanMessage):
             wire.append(
                 {"role": "user", "content": content_text(message.content, where)}
             )
@@ -118,6 +117,8 @@ def to_wire(
             wire.append(
                 {"role": "user", "content": tools.render_tool_result(message, text)}
             )
+        elif isinstance(message, SystemMessage):
+            system.append(content_text(message.content, where))
         elif isinstance(message, ChatMessage):
             role = message.role.lower()
             if role == "system":

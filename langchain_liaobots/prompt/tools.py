@@ -77,6 +77,8 @@ _REPLY_FORMAT: Final = (
 )
 
 _TOOL_BLOCK_TYPES: Final = frozenset({"tool_use", "tool_call", "tool_call_chunk"})
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
     re.escape(MUST_CALL_NAMED).replace(re.escape("{name}"), "(.+?)")
@@ -297,13 +299,15 @@ def render_ai(text: str, message: AIMessage) -> str:
     Returns:
         The turn as one string.
     """
+    if not message.tool_calls and not message.invalid_tool_calls:
+        return text
     parts = [text] if text else []
     if message.tool_calls:
         calls = [
             {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
             for c in message.tool_calls
         ]
-        parts.append(json.dumps({"tool_calls": calls}, ensure_ascii=False))
+        parts.append(_JSON.encode({"tool_calls": calls}))
     recorded = message.response_metadata.get("tool_call_errors") or {}
     for call in message.invalid_tool_calls:
         written = _written(call.get("args") or "")

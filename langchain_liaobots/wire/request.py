@@ -231,9 +231,20 @@ def normalize_base_url(base_url: str) -> str:
         The bare base URL.
 
     Raises:
-        ValueError: If the URL is not absolute ``http``/``https``, or has a
-            query or a fragment (which the endpoint paths cannot follow).
+        ValueError: If the URL carries credentials (``user:password@``), is not
+            absolute ``http``/``https``, or has a query or a fragment (which the
+            endpoint paths cannot follow). The credentials are never repeated.
     """
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        msg = (
+            "base_url must not carry credentials (user:password@host): they would "
+            "be sent in the origin and referer headers and shown in traces and "
+            "repr. Pass the auth code as auth= (a gateway's credentials as "
+            f"default_headers=) and base_url as {parts.scheme}://"
+            f"{parts.netloc.rpartition('@')[2]}{parts.path}."
+        )
+        raise ValueError(msg)
     origin_of(base_url)
     if "?" in base_url or "#" in base_url:
         msg = (
@@ -241,7 +252,6 @@ def normalize_base_url(base_url: str) -> str:
             f"such as 'https://liaobots.com'; got {base_url!r}."
         )
         raise ValueError(msg)
-    parts = urlsplit(base_url)
     path = parts.path.rstrip("/")
     for suffix in _API_SUFFIXES:
         if path.endswith(suffix):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_liaobots import ChatLiaobots
@@ -26,3 +30,15 @@ class TestChatLiaobotsStandard(ChatModelUnitTests):
             {},
             {"auth": "env-code", "base_url": "http://127.0.0.1:7"},
         )
+
+    @pytest.mark.xfail(
+        reason=(
+            "load(allowed_objects='all') admits only the classes of langchain-core's "
+            "own serialization mapping; ChatLiaobots loads with "
+            "allowed_objects=[ChatLiaobots] (tests/integration_tests/test_handles.py)"
+        ),
+        raises=ValueError,
+        strict=True,
+    )
+    def test_serdes(self, model: BaseChatModel, snapshot: Any) -> None:
+        super().test_serdes(model, snapshot)
