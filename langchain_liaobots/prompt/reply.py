@@ -177,7 +177,7 @@ _SPACE: Final = " \t\r\n"
 _FENCE: Final = "```"
 _FENCE_INFO = re.compile(r"[ \t]*[\w+.-]*[ \t]*\r?")
 _WORD = re.compile(r"[A-Za-z_]*")
-_TOOL_NAME = re.compile(r"[\w.-]*")
+_TOOL_NAME = re.compile(r"[\w-]*")  # OpenAI's names: letters, digits, _ and -
 _OPENING_KEYS: Final = frozenset(
     {"tool_calls", "tool_call", "function_call", "function", "name", "arguments", "id"}
 )
@@ -296,6 +296,8 @@ def _opening_at(buf: str, found: re.Match[str]) -> int:
 def _react_opening(s: str) -> tuple[int, str]:
     """Read ReAct's ``Action: <tool>`` and ``Action Input:`` lines opening ``s``.
 
+    The tool's name may be in backticks; ``Input`` may be ``input``.
+
     Returns:
         The offset of the Action Input (past spaces) and the tool's name, or
         :data:`_MORE` / :data:`_NO` and ``""``.
@@ -306,12 +308,16 @@ def _react_opening(s: str) -> tuple[int, str]:
     if i < 0:
         return i, ""
     start = _skip(s, i, " \t")
+    quote = "`" if s.startswith("`", start) else ""  # Markdown: `get_weather`
+    start += len(quote)
     end = _TOOL_NAME.match(s, start).end()  # type: ignore[union-attr]  # matches ""
     if end == len(s):
         return _MORE, ""
     if end == start:
         return _NO, ""
-    i = _expect(s, _skip(s, end, " \t\r"), "\n")
+    i = _expect(s, end, quote)
+    if i >= 0:
+        i = _expect(s, _skip(s, i, " \t\r"), "\n")
     if i >= 0:
         i = _skip(s, i, " \t")
         i = max(_expect(s, i, "Action Input"), _expect(s, i, "Action input"))

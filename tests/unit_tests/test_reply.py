@@ -369,6 +369,12 @@ SHAPES: list[tuple[str, str, str, list[Any]]] = [
         [PARIS],
     ),
     (
+        "ReAct, the name in backticks",
+        'Action: `get_weather`\nAction Input: {"city": "Paris"}\n',
+        "",
+        [PARIS],
+    ),
+    (
         "ReAct, input not JSON",
         "Action: get_weather\nAction Input: Paris\nDone.",
         "Done.",
@@ -466,6 +472,12 @@ SHAPES: list[tuple[str, str, str, list[Any]]] = [
         "an unclosed object of data",
         'Example: {"name": "Bob", "age":',
         'Example: {"name": "Bob", "age":',
+        [],
+    ),
+    (
+        "Action naming no tool",
+        "Action: get_weather.\nAction Input: {}",
+        "Action: get_weather.\nAction Input: {}",
         [],
     ),
     (
