@@ -92,7 +92,7 @@ def read_json_section(text: str, tag: str) -> Any | None:
 
 _ARG_KEYS: Final = ("arguments", "args", "parameters")
 _WRAPPERS: Final = ("function", "function_call", "tool_call")
-_LISTS: Final = ("tool_calls", "tool_call")
+_LIST_KEYS: Final = ("tool_calls", "tool_call")
 _CUT_OFF: Final = "the JSON object was cut off before it closed"
 
 
@@ -140,7 +140,7 @@ def _is_call(value: Any) -> bool:
     inner = _unwrap(value)
     if not isinstance(inner.get("name"), str):
         return False
-    if "description" in inner and not any(k in inner for k in _ARG_KEYS[:2]):
+    if "description" in inner and not ("arguments" in inner or "args" in inner):
         return False  # a tool's definition, its "parameters" a JSON schema
     return inner is not value or any(k in value for k in _ARG_KEYS)
 
@@ -156,7 +156,7 @@ def _entries(data: Any) -> list[Any] | str | None:
         return data if data and all(_is_call(e) for e in data) else None
     if not isinstance(data, dict):
         return None
-    for key in _LISTS:
+    for key in _LIST_KEYS:
         if key in data:
             entries = data[key]
             if isinstance(entries, dict):
@@ -179,15 +179,16 @@ _FENCE_INFO = re.compile(r"[ \t]*[\w+.-]*[ \t]*\r?")
 _WORD = re.compile(r"[A-Za-z_]*")
 _TOOL_NAME = re.compile(r"[\w-]*")  # OpenAI's names: letters, digits, _ and -
 _OPENING_KEYS: Final = frozenset(
-    {"tool_calls", "tool_call", "function_call", "function", "name", "arguments", "id"}
+    {"tool_calls", "tool_call", "function_call", "function", "name", "arguments"}
+    | {"id", "role"}  # OpenAI's entry, and its assistant message {"role", ...}
 )
 _TYPE: Final = "type"
 """Opens a call only as ``"type": "function"`` (OpenAI's entry)."""
-_CALL_HINT = re.compile(
+_CALL_HINT = re.compile(  # a key only a call has: JSON that may not parse is one
     r"""(?<![\w$])["']?(?:tool_calls?|function(?:_call)?|arguments|args|parameters)"""
     r"""["']?\s*:"""
 )
-_NAME_IN_TEXT = re.compile(
+_NAME_IN_TEXT = re.compile(  # the tool's name in the text of a call that did not parse
     r"""(?<![\w$])["']?name["']?\s*:\s*(["'])((?:(?!\1)[^\\]|\\.)*)\1"""
 )
 _OPENERS = {
@@ -331,19 +332,22 @@ def _react_opening(s: str) -> tuple[int, str]:
 
 
 class _ObjectEnd:
-    """Finds where a JSON (or JSON5) object closes, fed one slice at a time."""
+    """Finds where a JSON (or JSON5) object closes, fed one slice at a time.
+
+    Brackets inside strings (either quote) and comments do not count.
+    """
 
     def __init__(self) -> None:
         self.depth = 0
         self.quote = ""
         self.escaped = False
         self.comment = ""
-        self.after = ""
+        self.last = ""  # a "/" that may open a comment, a "*" that may close one
 
     def feed(self, text: str) -> int:
         """Return the index just past the closing brace in ``text``, or -1."""
         for i, ch in enumerate(text):
-            after, self.after = self.after, ""
+            last, self.last = self.last, ""
             if self.quote:
                 if self.escaped:
                     self.escaped = False
@@ -355,11 +359,11 @@ class _ObjectEnd:
                 if ch == "\n":
                     self.comment = ""
             elif self.comment == "/*":
-                if after == "*" and ch == "/":
+                if last == "*" and ch == "/":
                     self.comment = ""
                 else:
-                    self.after = ch
-            elif after == "/" and ch in "/*":
+                    self.last = ch
+            elif last == "/" and ch in "/*":
                 self.comment = "/" + ch
             elif ch in "\"'":
                 self.quote = ch
@@ -370,7 +374,7 @@ class _ObjectEnd:
                 if self.depth == 0:
                     return i + 1
             elif ch == "/":
-                self.after = ch
+                self.last = ch
         return -1
 
 

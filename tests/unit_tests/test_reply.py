@@ -79,6 +79,7 @@ def test_only_a_possible_call_opening_is_held() -> None:
         ('{"type": "function"', True),
         ("{'type' :'function'", True),
         ('{"id"', True),
+        ('{"role"', True),
         ('[{"name"', True),
         ("[ {'name'", True),
         ("```JSON\n{'name'", True),
@@ -296,6 +297,18 @@ SHAPES: list[tuple[str, str, str, list[Any]]] = [
         "\"arguments\": \"{'city': 'Paris'}\"}}",
         "",
         [PARIS],
+    ),
+    (
+        "OpenAI's assistant message",
+        '{"role": "assistant", "content": null, "tool_calls": [' + OPENAI_ENTRY + "]}",
+        "",
+        [PARIS],
+    ),
+    (
+        "a message of other data",
+        '{"role": "user", "content": "hi"}',
+        '{"role": "user", "content": "hi"}',
+        [],
     ),
     (
         "function wrapper",
