@@ -6,11 +6,19 @@ writes its instructions into the system prompt and reads the model's reply back
 here. This module is sans-I/O (pure functions and one state machine):
 
 * :class:`ReplyParser` turns the answer's text deltas into text pieces and
-  tool-call chunks as they arrive. Plain text streams at once; only a possible
-  call opening (``{"tool_calls"``, ``{"name"``, or a code fence holding one) is
-  held back until it is decided. A complete call becomes tool-call chunks with
-  generated ids; a malformed one becomes an invalid tool call, never an
-  exception. With a JSON answer format it keeps only the JSON object.
+  tool-call chunks as they arrive, and records an error text for every invalid
+  call. It reads the shapes models really write, not only the one the prompt
+  asks for: a call object bare or in a code fence (any info string), with prose
+  around it, one or several; the package's ``{"tool_calls": [...]}``, a single
+  ``{"name", "arguments"}`` entry, OpenAI's ``{"type": "function", "function":
+  {...}}`` entries and the ``function`` / ``function_call`` / ``tool_call``
+  wrappers, a bare list of calls; JSON5 (single quotes, trailing commas,
+  unquoted keys, comments); and ReAct's ``Action:`` / ``Action Input:`` lines.
+  Plain text streams at once; only a possible call opening is held back until
+  it is decided. A complete call becomes a tool-call chunk with a generated id;
+  a malformed or cut-off one becomes an invalid tool call, never an exception
+  and never "completed". With a JSON answer format it keeps only the JSON
+  object.
 * :func:`json_section` and :func:`read_json_section` are the one format of a
   JSON value inside ``<tag>`` … ``</tag>`` that the tool offer (``<tools>``)
   and the answer schema (``<json_schema>``) use, and the one reader of it.
@@ -21,9 +29,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
+import pyjson5
 from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 
 __all__ = [
@@ -36,13 +46,6 @@ __all__ = [
 
 Piece = str | ToolCallChunk
 """What :class:`ReplyParser` yields: answer text, or one tool-call chunk."""
-
-_CALL_KEYS: Final = ("tool_calls", "name")
-_ARG_KEYS: Final = ("arguments", "args", "parameters")
-_FENCE: Final = "```"
-_FENCE_INFO = re.compile(r"[\w+.-]*[ \t]*\r?")
-_NAME_IN_TEXT = re.compile(r'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_OPENERS = {True: re.compile("[{`]"), False: re.compile("[{]")}
 
 
 def new_call_id() -> str:
@@ -85,77 +88,301 @@ def read_json_section(text: str, tag: str) -> Any | None:
         return None
 
 
-# -- the reply parser ------------------------------------------------------------
+# -- reading JSON leniently and finding calls in it ----------------------------------
 
-_Opening = Literal["call", "maybe", "no"]
-_State = Literal["plain", "start", "text", "call", "answer", "fence_close", "done"]
+_ARG_KEYS: Final = ("arguments", "args", "parameters")
+_WRAPPERS: Final = ("function", "function_call", "tool_call")
+_LIST_KEYS: Final = ("tool_calls", "tool_call")
+_CUT_OFF: Final = "the JSON object was cut off before it closed"
 
 
-def _opening(s: str) -> tuple[_Opening, int]:
-    """Decide whether ``s`` (starting with ``{`` or a backtick) opens a tool call.
+def _lenient_json(text: str) -> Any:
+    """Decode JSON, or failing that JSON5 (quotes, trailing commas, comments).
+
+    Raises:
+        ValueError: If ``text`` is neither, with the JSON5 decoder's message.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return pyjson5.decode(text)
+    except pyjson5.Json5DecoderException as error:
+        raise ValueError(f"not valid JSON (even leniently): {error.message}") from None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _unwrap(entry: dict[str, Any]) -> dict[str, Any]:
+    """The object naming the call inside ``{"function": {...}}`` and the like."""
+    while "name" not in entry:
+        inner = next(
+            (entry[k] for k in _WRAPPERS if isinstance(entry.get(k), dict)), None
+        )
+        if inner is None:
+            break
+        entry = inner
+    return entry
+
+
+def _is_call(value: Any) -> bool:
+    """Whether a JSON value is shaped like one call.
+
+    A named object with arguments (``{"name", "arguments"}``; a name alone is
+    data such as a person), or a wrapper around a named object; not a tool's
+    definition (a name, a description and parameters).
+    """
+    if not isinstance(value, dict):
+        return False
+    inner = _unwrap(value)
+    if not isinstance(inner.get("name"), str):
+        return False
+    if "description" in inner and not ("arguments" in inner or "args" in inner):
+        return False  # a tool's definition, its "parameters" a JSON schema
+    return inner is not value or any(k in value for k in _ARG_KEYS)
+
+
+def _entries(data: Any) -> list[Any] | str | None:
+    """The call entries a decoded reply object holds.
 
     Returns:
-        ``("call", i)`` with ``i`` the offset of the ``{``; ``("maybe", 0)``
-        while more text is needed; ``("no", 0)`` otherwise.
+        The entries; an error text if it holds a malformed list of calls;
+        ``None`` if it is not a call at all (it is data, passed on as text).
     """
-    i = 0
+    if isinstance(data, list):
+        return data if data and all(_is_call(e) for e in data) else None
+    if not isinstance(data, dict):
+        return None
+    for key in _LIST_KEYS:
+        if key in data:
+            entries = data[key]
+            if isinstance(entries, dict):
+                return [entries]
+            if isinstance(entries, list):
+                return entries
+            return f"its {key!r} is not a list of calls"
+    return [data] if _is_call(data) else None
+
+
+# -- recognizing a call's opening, a prefix at a time ----------------------------------
+
+_MORE: Final = -1
+"""A matcher's verdict: the text ends before it can decide."""
+_NO: Final = -2
+"""A matcher's verdict: the text does not open a call."""
+_SPACE: Final = " \t\r\n"
+_FENCE: Final = "```"
+_FENCE_INFO = re.compile(r"[ \t]*[\w+.-]*[ \t]*\r?")
+_WORD = re.compile(r"[A-Za-z_]*")
+_TOOL_NAME = re.compile(r"[\w-]*")  # OpenAI's names: letters, digits, _ and -
+_OPENING_KEYS: Final = frozenset(
+    {"tool_calls", "tool_call", "function_call", "function", "name", "arguments"}
+    | {"id", "role"}  # OpenAI's entry, and its assistant message {"role", ...}
+)
+_TYPE: Final = "type"
+"""Opens a call only as ``"type": "function"`` (OpenAI's entry)."""
+_CALL_HINT = re.compile(  # a key only a call has: JSON that may not parse is one
+    r"""(?<![\w$])["']?(?:tool_calls?|function(?:_call)?|arguments|args|parameters)"""
+    r"""["']?\s*:"""
+)
+_NAME_IN_TEXT = re.compile(  # the tool's name in the text of a call that did not parse
+    r"""(?<![\w$])["']?name["']?\s*:\s*(["'])((?:(?!\1)[^\\]|\\.)*)\1"""
+)
+_OPENERS = {
+    True: re.compile(r"[{\[`\n]"),
+    False: re.compile("[{]"),
+}
+
+
+def _skip(s: str, i: int, chars: str = _SPACE) -> int:
+    while i < len(s) and s[i] in chars:
+        i += 1
+    return i
+
+
+def _expect(s: str, i: int, word: str) -> int:
+    """The index past ``word`` at ``s[i]``, else :data:`_MORE` or :data:`_NO`."""
+    if s.startswith(word, i):
+        return i + len(word)
+    return _MORE if word.startswith(s[i:]) else _NO
+
+
+def _fence_body(s: str) -> int:
+    """Where the content of the code fence opening ``s`` starts (past spaces)."""
+    i = _expect(s, 0, _FENCE)
+    if i < 0:
+        return i
+    newline = s.find("\n", i)
+    if not _FENCE_INFO.fullmatch(s[i:] if newline < 0 else s[i:newline]):
+        return _NO
+    if newline < 0:
+        return _MORE
+    i = _skip(s, newline + 1)
+    return i if i < len(s) else _MORE
+
+
+def _key(s: str, i: int) -> int:
+    """The index past a call's first key at ``s[i]``, quoted either way or not."""
+    quote = s[i] if i < len(s) and s[i] in "\"'" else ""
+    start = i + len(quote)
+    end = _WORD.match(s, start).end()  # type: ignore[union-attr]  # matches ""
+    word = s[start:end]
+    if end == len(s):
+        keys = (*_OPENING_KEYS, _TYPE)
+        return _MORE if any(k.startswith(word) for k in keys) else _NO
+    if word not in _OPENING_KEYS and word != _TYPE:
+        return _NO
+    unquoted_end = end if s[end] in f"{_SPACE}:" else _NO
+    i = _expect(s, end, quote) if quote else unquoted_end
+    if i < 0 or word != _TYPE:
+        return i
+    i = _expect(s, _skip(s, i), ":")
+    if i < 0:
+        return i
+    i = _skip(s, i)
+    if i == len(s):
+        return _MORE
+    if s[i] not in "\"'":
+        return _NO
+    return _expect(s, i + 1, f"function{s[i]}")
+
+
+def _json_opening(s: str) -> int:
+    """Where a call object opens in ``s``, which starts with ``{``, ``[`` or a backtick.
+
+    Returns:
+        The offset of the object's ``{`` or ``[`` (past a code fence's first
+        line), or :data:`_MORE` / :data:`_NO`.
+    """
+    at = 0
     if s[0] == "`":
-        if not s.startswith(_FENCE):
-            return ("maybe" if _FENCE.startswith(s) else "no"), 0
-        newline = s.find("\n", len(_FENCE))
-        info = s[len(_FENCE) :] if newline < 0 else s[len(_FENCE) : newline]
-        if not _FENCE_INFO.fullmatch(info):
-            return "no", 0
-        if newline < 0:
-            return "maybe", 0
-        i = newline + 1
-        while i < len(s) and s[i].isspace():
-            i += 1
+        at = _fence_body(s)
+        if at < 0:
+            return at
+    i = at
+    if s[i] == "[":
+        i = _skip(s, i + 1)
         if i == len(s):
-            return "maybe", 0
-        if s[i] != "{":
-            return "no", 0
-    j = i + 1
-    while j < len(s) and s[j].isspace():
-        j += 1
-    if j == len(s):
-        return "maybe", 0
-    if s[j] != '"':
-        return "no", 0
-    rest = s[j + 1 :]
-    keys = [f'{k}"' for k in _CALL_KEYS]
-    if any(rest.startswith(k) for k in keys):
-        return "call", i
-    return ("maybe" if any(k.startswith(rest) for k in keys) else "no"), 0
+            return _MORE
+    if s[i] != "{":
+        return _NO
+    i = _key(s, _skip(s, i + 1))
+    return i if i < 0 else at
+
+
+def _opening_at(buf: str, found: re.Match[str]) -> int:
+    """Where the first possible opening in ``buf`` is, or -1.
+
+    Args:
+        buf: The text.
+        found: The first brace, bracket, backtick or newline in it.
+
+    Returns:
+        The offset of the ``{``, ``[`` or backtick, or of a newline followed
+        by an ``A`` (perhaps ``Action:``) or ending ``buf``.
+    """
+    while True:
+        at = found.start()
+        if buf[at] != "\n" or at + 1 == len(buf) or buf[at + 1] == "A":
+            return at
+        next_found = _OPENERS[True].search(buf, at + 1)
+        if next_found is None:
+            return -1
+        found = next_found
+
+
+def _react_opening(s: str) -> tuple[int, str]:
+    """Read ReAct's ``Action: <tool>`` and ``Action Input:`` lines opening ``s``.
+
+    The tool's name may be in backticks; ``Input`` may be ``input``.
+
+    Returns:
+        The offset of the Action Input (past spaces) and the tool's name, or
+        :data:`_MORE` / :data:`_NO` and ``""``.
+    """
+    i = _expect(s, 0, "Action")
+    if i >= 0:
+        i = _expect(s, _skip(s, i, " \t"), ":")
+    if i < 0:
+        return i, ""
+    start = _skip(s, i, " \t")
+    quote = "`" if s.startswith("`", start) else ""  # Markdown: `get_weather`
+    start += len(quote)
+    end = _TOOL_NAME.match(s, start).end()  # type: ignore[union-attr]  # matches ""
+    if end == len(s):
+        return _MORE, ""
+    if end == start:
+        return _NO, ""
+    i = _expect(s, end, quote)
+    if i >= 0:
+        i = _expect(s, _skip(s, i, " \t\r"), "\n")
+    if i >= 0:
+        i = _skip(s, i, " \t")
+        i = max(_expect(s, i, "Action Input"), _expect(s, i, "Action input"))
+    if i >= 0:
+        i = _expect(s, _skip(s, i, " \t"), ":")
+    if i >= 0:
+        i = _skip(s, i, " \t")
+        if i == len(s):
+            i = _MORE
+    return i, s[start:end]
 
 
 class _ObjectEnd:
-    """Finds where a JSON object closes, fed one slice at a time."""
+    """Finds where a JSON (or JSON5) object closes, fed one slice at a time.
+
+    Brackets inside strings (either quote) and comments do not count.
+    """
 
     def __init__(self) -> None:
         self.depth = 0
-        self.in_string = False
+        self.quote = ""
         self.escaped = False
+        self.comment = ""
+        self.last = ""  # a "/" that may open a comment, a "*" that may close one
 
     def feed(self, text: str) -> int:
         """Return the index just past the closing brace in ``text``, or -1."""
         for i, ch in enumerate(text):
-            if self.in_string:
+            last, self.last = self.last, ""
+            if self.quote:
                 if self.escaped:
                     self.escaped = False
                 elif ch == "\\":
                     self.escaped = True
-                elif ch == '"':
-                    self.in_string = False
-            elif ch == '"':
-                self.in_string = True
+                elif ch == self.quote:
+                    self.quote = ""
+            elif self.comment == "//":
+                if ch == "\n":
+                    self.comment = ""
+            elif self.comment == "/*":
+                if last == "*" and ch == "/":
+                    self.comment = ""
+                else:
+                    self.last = ch
+            elif last == "/" and ch in "/*":
+                self.comment = "/" + ch
+            elif ch in "\"'":
+                self.quote = ch
             elif ch in "{[":
                 self.depth += 1
             elif ch in "}]":
                 self.depth -= 1
                 if self.depth == 0:
                     return i + 1
+            elif ch == "/":
+                self.last = ch
         return -1
+
+
+# -- the reply parser ------------------------------------------------------------
+
+_State = Literal[
+    "plain", "start", "text", "call", "answer", "fence_close", "react_line", "done"
+]
 
 
 class ReplyParser:
@@ -167,17 +394,21 @@ class ReplyParser:
 
     * With neither tools nor a JSON answer format, text passes through untouched.
     * With tools offered, plain text is passed on at once; only a possible call
-      opening (``{"tool_calls"``, ``{"name"``, or a code fence whose first line
-      after the opener starts so) is held until decided. A complete call object
-      becomes one tool-call chunk per call (a fresh id each, ``args`` as JSON
-      text); its closing fence, and whitespace that would end the message's
-      text, are dropped. An object that opens like a call but is not one is
-      passed on as text.
+      opening is held until decided: an object or a list of objects whose first
+      key (quoted either way or not) is one a call starts with (``tool_calls``,
+      ``name``, ``function``, ``"type": "function"`` …), the same as the first
+      thing in a code fence, or an ``Action:`` line. A complete call object
+      (JSON, else JSON5) becomes one tool-call chunk per call (a fresh id each,
+      ``args`` as JSON text); its code fence, and whitespace that would end the
+      message's text, are dropped. An object that opens like a call but holds
+      none (a person's ``{"name", "age"}``, a list of other data) is passed on
+      as text. ``Action: <tool>`` with ``Action Input: <object>`` on the next
+      line is a call too; text before it stays text.
     * A malformed call (unparseable or cut-off JSON, a call without a name,
       arguments that are not an object) becomes a chunk whose ``args`` is a JSON
       *string* holding the offending text, so LangChain files it under
       ``invalid_tool_calls`` (its lenient partial-JSON repair cannot turn a
-      string into arguments).
+      string into arguments). :attr:`errors` says what was wrong with it.
     * With a JSON answer format (``json_only``), the answer is bare JSON: text
       before the first ``{`` (a sentence, a code fence) is held and dropped once
       the object starts, the object streams as it arrives, and anything after it
@@ -201,6 +432,7 @@ class ReplyParser:
         self._calls = tool_calls
         self._json_only = json_only
         self._new_id = new_id
+        self._openers = _OPENERS[tool_calls]
         self._state: _State = "start" if tool_calls or json_only else "plain"
         self._buf = ""
         self._scanned = 0
@@ -208,15 +440,27 @@ class ReplyParser:
         self._space_ends_text = False
         self._held = ""
         self._prefix = ""
+        self._fenced = False
+        self._react = ""
         self._end = _ObjectEnd()
         self._index = 0
-        self.errors: dict[str, str] = {}
-        """Why each invalid call could not be read, by call id."""
+        self._valid: list[str] = []
+        self._errors: dict[str, str] = {}
 
     @property
     def calls_made(self) -> int:
         """How many tool calls (valid or not) the reply has produced so far."""
         return self._index
+
+    @property
+    def valid_calls(self) -> list[str]:
+        """The names of the valid tool calls so far, in order."""
+        return list(self._valid)
+
+    @property
+    def errors(self) -> Mapping[str, str]:
+        """What was wrong with each invalid tool call so far, by call id."""
+        return MappingProxyType(self._errors)
 
     def feed(self, text: str) -> list[Piece]:
         """Take the next text delta.
@@ -244,7 +488,9 @@ class ReplyParser:
         """
         out: list[Piece] = []
         if self._state == "call":
-            out.extend(self._invalid(None, self._buf, guess=True))
+            self._cut_off(out)
+        elif self._state == "react_line":
+            out.extend(self._arguments(self._react, self._buf.strip()))
         elif self._state == "text":
             self._emit(out, self._buf)
         self._buf = ""
@@ -261,46 +507,75 @@ class ReplyParser:
 
     def _step(self, out: list[Piece]) -> bool:
         """Advance one state; return False when more text is needed."""
+        if self._state == "text":
+            return self._text(out)
         if self._state == "start":
             stripped = self._buf.lstrip()
             self._buf = stripped
-            if stripped:
-                self._state = "text"
-            return bool(stripped)
-        if self._state == "text":
-            return self._text(out)
+            if not stripped:
+                return False
+            if stripped[0] == "A" and self._calls:  # a line's start: "Action:"?
+                opened = self._open(stripped)
+                if opened is not False:
+                    return bool(opened)
+            self._state = "text"
+            return True
         if self._state in ("call", "answer"):
             return self._object(out)
         if self._state == "fence_close":
             return self._fence_close()
+        if self._state == "react_line":
+            return self._react_line(out)
         self._buf = ""  # "done": whatever follows a JSON answer is dropped
         return False
 
     def _text(self, out: list[Piece]) -> bool:
         buf = self._buf
-        found = _OPENERS[self._calls].search(buf)
-        if found is None:
+        found = self._openers.search(buf)
+        at = -1 if found is None else _opening_at(buf, found)
+        if at < 0:
             self._emit(out, buf)
             self._buf = ""
             return False
-        at = found.start()
         self._emit(out, buf[:at])
         rest = buf[at:]
-        kind, brace = _opening(rest) if self._calls else ("no", 0)
-        if kind == "maybe":
+        line = 1 if rest[0] == "\n" else 0  # a newline: does "Action:" follow?
+        opened: bool | None = False
+        if self._calls:
+            opened = self._open(rest[line:]) if len(rest) > line else None
+        if opened is None:
             self._buf = rest
             return False
-        if kind == "call":
-            self._space_ends_text = True
-            self._prefix, self._buf = rest[:brace], rest[brace:]
-            self._enter("call")
+        if opened:
+            self._emit(out, rest[:line])
         elif self._json_only and rest[0] == "{":
             self._held = self._space = ""
             self._buf = rest
             self._enter("answer")
         else:
-            self._emit(out, rest[0])
-            self._buf = rest[1:]
+            self._emit(out, rest[: line + 1])
+            self._buf = rest[line + 1 :]
+        return True
+
+    def _open(self, rest: str) -> bool | None:
+        """Enter a call if ``rest`` opens one; ``None`` while undecided."""
+        if rest[0] in "{[`":
+            at, react = _json_opening(rest), ""
+        else:
+            at, react = _react_opening(rest)
+        if at == _MORE:
+            return None
+        if at == _NO:
+            return False
+        self._space_ends_text = True
+        self._prefix, self._buf = rest[:at], rest[at:]
+        self._fenced = rest[0] == "`"
+        self._react = react
+        if react and rest[at] != "{":
+            self._prefix = ""
+            self._state = "react_line"
+        else:
+            self._enter("call")
         return True
 
     def _enter(self, state: _State) -> None:
@@ -322,26 +597,52 @@ class ReplyParser:
             return False
         end += self._scanned
         raw, self._buf, self._scanned = self._buf[:end], self._buf[end:], 0
+        if self._react:
+            name, self._react = self._react, ""
+            out.extend(self._arguments(name, raw))
+            self._state = "start"
+            return True
         calls = self._parse_calls(raw)
         if calls is not None:
             out.extend(calls)
-            self._state = "fence_close" if self._prefix else "start"
+            self._state = "fence_close" if self._fenced else "start"
         elif self._json_only:
             out.append(raw)
             self._held = ""
             self._state = "done"
         else:
             self._state = "text"
+            self._fenced = False
             self._emit(out, self._prefix + raw)
         return True
 
     def _fence_close(self) -> bool:
+        """After a call in a code fence: drop the closing fence, or read the next."""
         stripped = self._buf.lstrip()
+        self._buf = stripped
         if len(stripped) < len(_FENCE) and _FENCE.startswith(stripped):
             return False
-        if stripped.startswith(_FENCE):
-            stripped = stripped[len(_FENCE) :]
-        self._buf = stripped
+        if stripped[0] in "{[":  # another call in the same fence?
+            at = _json_opening(stripped)
+            if at == _MORE:
+                return False
+            if at == 0:
+                self._prefix = ""
+                self._enter("call")
+                return True
+        elif stripped.startswith(_FENCE):
+            self._buf = stripped[len(_FENCE) :]
+        self._fenced = False
+        self._state = "start"
+        return True
+
+    def _react_line(self, out: list[Piece]) -> bool:
+        """Read an Action Input that is not an object: the rest of its line."""
+        newline = self._buf.find("\n")
+        if newline < 0:
+            return False
+        line, self._buf = self._buf[:newline], self._buf[newline + 1 :]
+        out.extend(self._arguments(self._react, line.strip()))
         self._state = "start"
         return True
 
@@ -361,21 +662,30 @@ class ReplyParser:
             out.append(core)
             self._space_ends_text = False
 
+    def _cut_off(self, out: list[Piece]) -> None:
+        """End a call object that never closed: invalid if it looks like a call."""
+        if self._react:
+            out.extend(self._invalid(self._react, self._buf, _CUT_OFF))
+        elif _CALL_HINT.search(self._buf):
+            found = _NAME_IN_TEXT.search(self._buf)
+            name = found.group(2) if found else None
+            out.extend(self._invalid(name, self._buf, _CUT_OFF))
+        else:
+            self._emit(out, self._prefix + self._buf)
+
     def _parse_calls(self, raw: str) -> list[Piece] | None:
         """Turn a complete call-like object into chunks; ``None`` if not a call."""
         try:
-            data = json.loads(raw)
-        except ValueError:
-            return self._invalid(None, raw, guess=True)
-        if "tool_calls" in data:
-            entries = data["tool_calls"]
-            if isinstance(entries, dict):
-                entries = [entries]
-            if not isinstance(entries, list):
-                return self._invalid(None, raw)
-        elif "name" in data and any(k in data for k in _ARG_KEYS):
-            entries = [data]
-        else:
+            data = _lenient_json(raw)
+        except ValueError as error:
+            if not _CALL_HINT.search(raw):
+                return None
+            found = _NAME_IN_TEXT.search(raw)
+            return self._invalid(found.group(2) if found else None, raw, str(error))
+        entries = _entries(data)
+        if isinstance(entries, str):
+            return self._invalid(None, raw, entries)
+        if entries is None:
             return None
         out: list[Piece] = []
         for entry in entries:
@@ -383,34 +693,45 @@ class ReplyParser:
         return out
 
     def _call(self, entry: Any) -> list[Piece]:
-        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            return self._invalid(None, _dumps(entry), "the call is not a JSON object")
+        inner = _unwrap(entry)
+        name = inner.get("name")
         if not isinstance(name, str) or not name:
-            text = json.dumps(entry, ensure_ascii=False)
-            return self._invalid(name if isinstance(name, str) else None, text)
-        args: Any = next((entry[k] for k in _ARG_KEYS if k in entry), {})
+            text = _dumps(entry)
+            named = name if isinstance(name, str) else None
+            return self._invalid(named, text, "the call has no tool name")
+        key = next((k for k in _ARG_KEYS if k in inner), None)
+        return self._arguments(name, {} if key is None else inner[key])
+
+    def _arguments(self, name: str, args: Any) -> list[Piece]:
+        """One call's chunk, from its arguments as an object or as JSON text."""
         if isinstance(args, str):
-            try:
-                decoded = json.loads(args)
-            except ValueError:
-                return self._invalid(name, args)
-            if not isinstance(decoded, dict):
-                return self._invalid(name, args)
-            args = decoded
+            if not args.strip():
+                args = {}
+            else:
+                try:
+                    decoded = _lenient_json(args)
+                except ValueError as error:
+                    return self._invalid(name, args, f"its arguments are {error}")
+                if not isinstance(decoded, dict):
+                    error_text = f"its arguments are not a JSON object: {args}"
+                    return self._invalid(name, args, error_text)
+                args = decoded
         if not isinstance(args, dict):
-            return self._invalid(name, json.dumps(args, ensure_ascii=False))
-        return [self._chunk(name, json.dumps(args, ensure_ascii=False))]
+            text = _dumps(args)
+            return self._invalid(
+                name, text, f"its arguments are not a JSON object: {text}"
+            )
+        self._valid.append(name)
+        return [self._chunk(name, _dumps(args), self._new_id())]
 
-    def _invalid(
-        self, name: str | None, text: str, *, guess: bool = False
-    ) -> list[Piece]:
-        if guess:
-            found = _NAME_IN_TEXT.search(text)
-            name = found.group(1) if found else None
-        chunk = self._chunk(name, json.dumps(text, ensure_ascii=False))
-        self.errors[chunk["id"] or ""] = "the call is not valid JSON"
-        return [chunk]
+    def _invalid(self, name: str | None, text: str, error: str) -> list[Piece]:
+        call_id = self._new_id()
+        self._errors[call_id] = error
+        return [self._chunk(name, _dumps(text), call_id)]
 
-    def _chunk(self, name: str | None, args: str) -> ToolCallChunk:
+    def _chunk(self, name: str | None, args: str, call_id: str) -> ToolCallChunk:
         index = self._index
         self._index += 1
-        return tool_call_chunk(name=name, args=args, id=self._new_id(), index=index)
+        return tool_call_chunk(name=name, args=args, id=call_id, index=index)

@@ -3,8 +3,10 @@
 Arbitrary message lists give a valid payload or a clear ``ValueError`` /
 ``TypeError``; arbitrary bytes split anywhere give exactly the text (or the same
 typed error) as the body read whole; the JSON readers, the redirect rule and
-``Retry-After`` never fail any other way. Each property runs twice: a short run
-in the default suite, and a ``long`` run of 10,000 examples (``make fuzz``).
+``Retry-After`` never fail any other way; a model's reply split anywhere gives
+the reply parser's result for it whole, with no call text left in the content.
+Each property runs twice: a short run in the default suite, and a ``long`` run
+of 10,000 examples (``make fuzz``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from langchain_core.messages import (
 
 from langchain_liaobots.errors import LiaobotsError, LiaobotsRedirectError
 from langchain_liaobots.prompt.messages import to_wire
+from langchain_liaobots.prompt.reply import ReplyParser
 from langchain_liaobots.registry import ModelSpec
 from langchain_liaobots.wire.auth import parse_account
 from langchain_liaobots.wire.request import (
@@ -295,6 +298,67 @@ test_stop, test_stop_long = property_test(
     st.lists(st.text(alphabet="ab<>ne d", max_size=4), max_size=3),
     splits(40),
 )(_stop_sequences_cut_before_the_first)
+
+
+# -- the reply parser -------------------------------------------------------------
+
+_WEATHER = '"name": "get_weather", "arguments": {"city": "巴黎 {x}"}'
+# (text, calls it makes, whether it leaves text that is not plain prose)
+reply_fragments = st.sampled_from(
+    [
+        ("Sure, let me check. ", 0, False),
+        ("\n\nOne moment.\n", 0, False),
+        ("Thought: I should ask.\n", 0, False),
+        ("{" + _WEATHER + "}", 1, False),
+        ('```json\n{"tool_calls": [{' + _WEATHER + "}]}\n```\n", 1, False),
+        ("```JSON\n{tool_calls: [{'name': 'a', args: {},},],}\n```", 1, False),
+        (
+            '[{"type": "function", "function": {"name": "b", "arguments": "{}"}}]',
+            1,
+            False,
+        ),
+        ('{"function_call": {"name": "c", "arguments": "{\\"k\\": 1}"}}', 1, False),
+        ("\nAction: get_weather\nAction Input: {'city': 'Oslo'}\n", 1, False),
+        ("\nAction: get_weather\nAction Input: Oslo\n", 1, False),
+        ('{"tool_calls": [{"arguments": {}}]}', 1, False),
+        ('Data: {"name": "Bob", "age": 3} ', 0, True),
+        ("```python\nprint({'a': [1]})\n```\n", 0, True),
+        ("[1, {2}] `x` {y} ", 0, True),
+        ("Action: nothing.\n", 0, True),
+        ('{"tool_calls": [{"name": "cut", "arguments": {"a": "}', 0, True),
+    ]
+)
+
+
+def _parse_reply(
+    pieces: list[str], json_only: bool
+) -> tuple[Any, list[str], dict[str, str]]:
+    ids = (f"id{i}" for i in itertools.count())
+    parser = ReplyParser(tool_calls=True, json_only=json_only, new_id=lambda: next(ids))
+    out = [p for piece in pieces for p in parser.feed(piece)] + parser.finish()
+    text = "".join(p for p in out if isinstance(p, str))
+    calls = [(c["name"], c["args"], c["id"]) for c in out if not isinstance(c, str)]
+    return (text, calls), parser.valid_calls, dict(parser.errors)
+
+
+def _replies_split_anywhere_parse_as_whole(
+    fragments: list[tuple[str, int, bool]], cuts: list[int], json_only: bool
+) -> None:
+    reply = "".join(f[0] for f in fragments)
+    whole = _parse_reply([reply], json_only)
+    assert _parse_reply(cut(reply, cuts), json_only) == whole
+    (text, calls), valid, errors = whole
+    if not any(f[2] for f in fragments):  # only prose and complete calls
+        assert len(calls) == sum(f[1] for f in fragments)
+        assert len(valid) + len(errors) == len(calls)
+        if not json_only:
+            assert not set(text) & set("{}[]`"), text
+            assert "Action" not in text
+
+
+test_reply_splits, test_reply_splits_long = property_test(
+    st.lists(reply_fragments, max_size=6), splits(400), st.booleans()
+)(_replies_split_anywhere_parse_as_whole)
 
 
 # -- the JSON readers, redirects, Retry-After ---------------------------------------

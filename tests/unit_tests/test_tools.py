@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     HumanMessage,
     SystemMessage,
     ToolMessage,
@@ -22,7 +17,6 @@ from pydantic import BaseModel
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.prompt.messages import to_wire
 from langchain_liaobots.prompt.prompting import plan_call
-from langchain_liaobots.prompt.reply import ReplyParser, json_section, read_json_section
 from langchain_liaobots.prompt.structured import (
     JSON_ONLY,
     AnswerFormat,
@@ -49,36 +43,12 @@ WEATHER = {
         "required": ["city"],
     },
 }
-CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
 
 
 @tool
 def get_weather(city: str) -> str:
     """Get the weather."""
     return "Sunny"
-
-
-def parse(reply: str, *, calls: bool = True, json_only: bool = False) -> list[Any]:
-    """Feed ``reply`` one character at a time; return every piece in order."""
-    ids = (f"id{i}" for i in itertools.count())
-    parser = ReplyParser(
-        tool_calls=calls, json_only=json_only, new_id=lambda: next(ids)
-    )
-    pieces: list[Any] = []
-    for ch in reply:
-        pieces.extend(parser.feed(ch))
-    return pieces + parser.finish()
-
-
-def message(pieces: list[Any]) -> AIMessageChunk:
-    """Aggregate pieces as LangChain aggregates a stream."""
-    total = AIMessageChunk(content="")
-    for piece in pieces:
-        if isinstance(piece, str):
-            total += AIMessageChunk(content=piece)
-        else:
-            total += AIMessageChunk(content="", tool_call_chunks=[piece])
-    return total
 
 
 # -- tool_choice -----------------------------------------------------------------
@@ -176,174 +146,6 @@ def test_tool_message_with_an_image_is_a_clear_error() -> None:
     image = {"type": "image", "url": "https://example.com/a.png"}
     with pytest.raises(ValueError, match=r"messages\[1\]\.content\[0\] is a 'image'"):
         to_wire([HumanMessage("x"), ToolMessage([image], tool_call_id="c")], "")
-
-
-# -- the reply parser ---------------------------------------------------------------
-
-
-def test_without_tools_text_passes_through_untouched() -> None:
-    parser = ReplyParser(tool_calls=False, json_only=False)
-    assert parser.feed('  {"tool_calls": ') == ['  {"tool_calls": ']
-    assert parser.feed("") == []
-    assert parser.finish() == []
-
-
-def test_plain_text_streams_as_it_arrives_when_tools_are_offered() -> None:
-    parser = ReplyParser(tool_calls=True, json_only=False)
-    assert parser.feed("\n Hel") == ["Hel"]
-    assert parser.feed("lo {x} ") == ["lo", " {", "x}"]
-    assert parser.feed("there") == [" there"]
-    assert parser.finish() == []
-
-
-def test_only_a_possible_call_opening_is_held() -> None:
-    parser = ReplyParser(tool_calls=True, json_only=False)
-    assert parser.feed('Sure. {"tool_') == ["Sure."]
-    assert parser.feed("calls") == []
-    assert parser.feed('": []}') == []
-    assert parser.finish() == []
-
-
-def test_a_bare_call_becomes_tool_call_chunks() -> None:
-    assert parse(f"  {CALL}\n") == [
-        {
-            "name": "get_weather",
-            "args": '{"city": "Paris"}',
-            "id": "id0",
-            "index": 0,
-            "type": "tool_call_chunk",
-        }
-    ]
-
-
-def test_prose_and_a_fenced_call_are_separated() -> None:
-    reply = f"Let me check.\n\n```json\n{CALL}\n```\nOne moment."
-    msg = message(parse(reply))
-    assert msg.content == "Let me check.\n\nOne moment."
-    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
-        ("get_weather", {"city": "Paris"})
-    ]
-    assert msg.invalid_tool_calls == []
-
-
-def test_several_calls_and_call_shapes() -> None:
-    reply = (
-        '{"tool_calls": [{"name": "a", "arguments": {"x": 1}}, '
-        '{"name": "b", "args": "{\\"y\\": \\"你好\\"}"}, {"name": "c"}]}'
-        ' {"name": "d", "parameters": {}}'
-    )
-    pieces = parse(reply)
-    assert [p["index"] for p in pieces] == [0, 1, 2, 3]
-    assert len({p["id"] for p in pieces}) == 4
-    msg = message(pieces)
-    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
-        ("a", {"x": 1}),
-        ("b", {"y": "你好"}),
-        ("c", {}),
-        ("d", {}),
-    ]
-
-
-def test_json_that_is_not_a_call_stays_text() -> None:
-    reply = '```json\n{"name": "Bob", "age": 3}\n``` and {"tool_calls" : 1'
-    msg = message(parse('```json\n{"name": "Bob", "age": 3}\n``` ok'))
-    assert msg.content == '```json\n{"name": "Bob", "age": 3}\n``` ok'
-    assert msg.tool_calls == []
-    assert message(parse(reply)).invalid_tool_calls  # the cut-off call after it
-
-
-@pytest.mark.parametrize(
-    ("reply", "name", "offending"),
-    [
-        (
-            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Par',
-            "get_weather",
-            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Par',
-        ),
-        (
-            "{\"tool_calls\": [{'name': 'get_weather'}]}",
-            None,
-            "{\"tool_calls\": [{'name': 'get_weather'}]}",
-        ),
-        (
-            '{"tool_calls": [{"name": "get_weather", "arguments": "city=Paris"}]}',
-            "get_weather",
-            "city=Paris",
-        ),
-        (
-            '{"tool_calls": [{"name": "get_weather", "arguments": ["Paris"]}]}',
-            "get_weather",
-            '["Paris"]',
-        ),
-        ('{"tool_calls": [{"arguments": {"a": 1}}]}', None, '{"arguments": {"a": 1}}'),
-        ('{"tool_calls": "get_weather"}', None, '{"tool_calls": "get_weather"}'),
-    ],
-)
-def test_malformed_calls_become_invalid_tool_calls(
-    reply: str, name: str | None, offending: str
-) -> None:
-    msg = message(parse(reply))
-    assert msg.tool_calls == []
-    assert msg.content == ""
-    (invalid,) = msg.invalid_tool_calls
-    assert invalid["name"] == name
-    assert invalid["args"] is not None
-    assert json.loads(invalid["args"]) == offending
-
-
-def test_json_only_keeps_just_the_object() -> None:
-    reply = 'Here it is:\n```json\n{"a": {"b": "}"}}\n```\nBye.'
-    assert "".join(parse(reply, calls=False, json_only=True)) == '{"a": {"b": "}"}}'
-    parser = ReplyParser(tool_calls=False, json_only=True)
-    assert parser.feed("Sure: ") == []
-    assert parser.feed('{"a"') == ['{"a"']
-    assert parser.feed(": 1} trailing") == [": 1}"]
-    assert parser.finish() == []
-
-
-def test_json_only_without_an_object_returns_the_text_at_the_end() -> None:
-    assert parse("I cannot.", calls=False, json_only=True) == ["I cannot."]
-
-
-def test_json_only_with_tools_still_finds_calls() -> None:
-    msg = message(parse(f"```\n{CALL}\n```", json_only=True))
-    assert [c["name"] for c in msg.tool_calls] == ["get_weather"]
-    answer = message(parse('{"name": "Paris", "size": 2}', json_only=True))
-    assert answer.content == '{"name": "Paris", "size": 2}'
-    assert answer.tool_calls == []
-
-
-REPLIES = [
-    "Plain answer with {braces} and `code`.",
-    f"Prose first.\n```json\n{CALL}\n```\nThen more prose.",
-    CALL + "\n" + CALL,
-    '{"tool_calls": [{"name": "x", "arguments": "bad"}]} tail',
-    '{"tool_calls": [{"name": "x", "arguments": {"k": "v\\"}"',
-    "```python\nprint({'a': 1})\n```",
-]
-
-
-@given(st.sampled_from(REPLIES), st.sets(st.integers(1, 80)), st.booleans())
-def test_any_split_of_a_reply_gives_the_same_result(
-    reply: str, cuts: set[int], json_only: bool
-) -> None:
-    edges = [0, *sorted(c for c in cuts if c < len(reply)), len(reply)]
-    ids = (f"id{i}" for i in itertools.count())
-    parser = ReplyParser(tool_calls=True, json_only=json_only, new_id=lambda: next(ids))
-    pieces: list[Any] = []
-    for start, end in itertools.pairwise(edges):
-        pieces.extend(parser.feed(reply[start:end]))
-    pieces.extend(parser.finish())
-    whole = ReplyParser(tool_calls=True, json_only=json_only, new_id=lambda: "id")
-    expected = message([*whole.feed(reply), *whole.finish()])
-    got = message(pieces)
-    assert got.content == expected.content
-    assert [(c["name"], c["args"]) for c in got.tool_calls] == [
-        (c["name"], c["args"]) for c in expected.tool_calls
-    ]
-    assert [c["args"] for c in got.invalid_tool_calls] == [
-        c["args"] for c in expected.invalid_tool_calls
-    ]
 
 
 # -- planning a call ----------------------------------------------------------------
@@ -458,10 +260,3 @@ def test_with_structured_output_rejects_bad_options() -> None:
         llm.with_structured_output(Person, method="json_mode", strict=True)
     with pytest.raises(ValueError, match="unsupported arguments"):
         llm.with_structured_output(Person, tools=[])
-
-
-def test_one_json_section_format_for_tools_and_schemas() -> None:
-    text = "before\n" + json_section("tools", [{"a": "<b>"}]) + "\nafter"
-    assert read_json_section(text, "tools") == [{"a": "<b>"}]
-    assert read_json_section(text, "json_schema") is None
-    assert read_json_section("<tools>\nnot json\n</tools>", "tools") is None

@@ -1,0 +1,695 @@
+"""The reply parser (text deltas in, text and tool calls out) and JSON sections."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any, NamedTuple
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessageChunk
+
+from langchain_liaobots.prompt.reply import ReplyParser, json_section, read_json_section
+
+CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
+PARIS = ("get_weather", {"city": "Paris"})
+
+
+def parse(reply: str, *, calls: bool = True, json_only: bool = False) -> list[Any]:
+    """Feed ``reply`` one character at a time; return every piece in order."""
+    ids = (f"id{i}" for i in itertools.count())
+    parser = ReplyParser(
+        tool_calls=calls, json_only=json_only, new_id=lambda: next(ids)
+    )
+    pieces: list[Any] = []
+    for ch in reply:
+        pieces.extend(parser.feed(ch))
+    return pieces + parser.finish()
+
+
+def message(pieces: list[Any]) -> AIMessageChunk:
+    """Aggregate pieces as LangChain aggregates a stream."""
+    total = AIMessageChunk(content="")
+    for piece in pieces:
+        if isinstance(piece, str):
+            total += AIMessageChunk(content=piece)
+        else:
+            total += AIMessageChunk(content="", tool_call_chunks=[piece])
+    return total
+
+
+# -- the parser's basics -------------------------------------------------------------
+
+
+def test_without_tools_text_passes_through_untouched() -> None:
+    parser = ReplyParser(tool_calls=False, json_only=False)
+    assert parser.feed('  {"tool_calls": ') == ['  {"tool_calls": ']
+    assert parser.feed("") == []
+    assert parser.finish() == []
+
+
+def test_plain_text_streams_as_it_arrives_when_tools_are_offered() -> None:
+    parser = ReplyParser(tool_calls=True, json_only=False)
+    assert parser.feed("\n Hel") == ["Hel"]
+    assert parser.feed("lo {x} ") == ["lo", " {", "x}"]
+    assert parser.feed("there") == [" there"]
+    assert parser.finish() == []
+
+
+def test_only_a_possible_call_opening_is_held() -> None:
+    parser = ReplyParser(tool_calls=True, json_only=False)
+    assert parser.feed('Sure. {"tool_') == ["Sure."]
+    assert parser.feed("calls") == []
+    assert parser.feed('": []}') == []
+    assert parser.finish() == []
+
+
+@pytest.mark.parametrize(
+    ("opening", "held"),
+    [
+        ("{'tool_calls'", True),
+        ("{tool_calls:", True),
+        ("{ tool_calls :", True),
+        ("{'name'", True),
+        ('{"function"', True),
+        ('{"function_call"', True),
+        ('{"tool_call"', True),
+        ('{"type": "function"', True),
+        ("{'type' :'function'", True),
+        ('{"id"', True),
+        ('{"role"', True),
+        ('[{"name"', True),
+        ("[ {'name'", True),
+        ("```JSON\n{'name'", True),
+        ("```\n[{name:", True),
+        ("Action: get_weather\nAction Input:", True),
+        ('{"type": "object"', False),
+        ('{"names"', False),
+        ("{named:", False),
+        ("[1, 2", False),
+        ("[ ]", False),
+        ("```python\nimport", False),
+        ("```json\n42", False),
+        ("Action: do this now", False),
+        ("Actually", False),
+        ("Action: get_weather\nThen", False),
+    ],
+)
+def test_only_a_possible_call_opening_is_held_in_any_shape(
+    opening: str, held: bool
+) -> None:
+    """A call's opening is held however it is written; the rest streams."""
+    parser = ReplyParser(tool_calls=True, json_only=False)
+    out = parser.feed("ok\n" + opening)
+    if held:
+        assert out == ["ok"]
+    else:
+        assert "".join(p for p in out if isinstance(p, str)) != "ok"
+
+
+def test_an_a_within_a_line_is_not_held() -> None:
+    parser = ReplyParser(tool_calls=True, json_only=False)
+    assert parser.feed("I see. A") == ["I see. A"]
+    out = parser.feed("ction: get_weather\nAction Input: {}") + parser.finish()
+    assert "".join(out) == "ction: get_weather\nAction Input: {}"
+
+
+def test_a_bare_call_becomes_tool_call_chunks() -> None:
+    assert parse(f"  {CALL}\n") == [
+        {
+            "name": "get_weather",
+            "args": '{"city": "Paris"}',
+            "id": "id0",
+            "index": 0,
+            "type": "tool_call_chunk",
+        }
+    ]
+
+
+def test_prose_and_a_fenced_call_are_separated() -> None:
+    reply = f"Let me check.\n\n```json\n{CALL}\n```\nOne moment."
+    msg = message(parse(reply))
+    assert msg.content == "Let me check.\n\nOne moment."
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
+    assert msg.invalid_tool_calls == []
+
+
+def test_several_calls_and_call_shapes() -> None:
+    reply = (
+        '{"tool_calls": [{"name": "a", "arguments": {"x": 1}}, '
+        '{"name": "b", "args": "{\\"y\\": \\"你好\\"}"}, {"name": "c"}]}'
+        ' {"name": "d", "parameters": {}}'
+    )
+    pieces = parse(reply)
+    assert [p["index"] for p in pieces] == [0, 1, 2, 3]
+    assert len({p["id"] for p in pieces}) == 4
+    msg = message(pieces)
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
+        ("a", {"x": 1}),
+        ("b", {"y": "你好"}),
+        ("c", {}),
+        ("d", {}),
+    ]
+
+
+def test_json_that_is_not_a_call_stays_text() -> None:
+    reply = '```json\n{"name": "Bob", "age": 3}\n``` and {"tool_calls" : 1'
+    msg = message(parse('```json\n{"name": "Bob", "age": 3}\n``` ok'))
+    assert msg.content == '```json\n{"name": "Bob", "age": 3}\n``` ok'
+    assert msg.tool_calls == []
+    assert message(parse(reply)).invalid_tool_calls  # the cut-off call after it
+
+
+@pytest.mark.parametrize(
+    ("reply", "name", "offending"),
+    [
+        (
+            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Par',
+            "get_weather",
+            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Par',
+        ),
+        (
+            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": Paris}}]}',
+            "get_weather",
+            '{"tool_calls": [{"name": "get_weather", "arguments": {"city": Paris}}]}',
+        ),
+        (
+            '{"tool_calls": [{"name": "get_weather", "arguments": "city=Paris"}]}',
+            "get_weather",
+            "city=Paris",
+        ),
+        (
+            '{"tool_calls": [{"name": "get_weather", "arguments": ["Paris"]}]}',
+            "get_weather",
+            '["Paris"]',
+        ),
+        ('{"tool_calls": [{"arguments": {"a": 1}}]}', None, '{"arguments": {"a": 1}}'),
+        ('{"tool_calls": "get_weather"}', None, '{"tool_calls": "get_weather"}'),
+    ],
+)
+def test_malformed_calls_become_invalid_tool_calls(
+    reply: str, name: str | None, offending: str
+) -> None:
+    msg = message(parse(reply))
+    assert msg.tool_calls == []
+    assert msg.content == ""
+    (invalid,) = msg.invalid_tool_calls
+    assert invalid["name"] == name
+    assert invalid["args"] is not None
+    assert json.loads(invalid["args"]) == offending
+
+
+def test_a_single_quoted_call_is_read_leniently() -> None:
+    """JSON5 is read: single quotes make a call, not an invalid one."""
+    msg = message(parse("{\"tool_calls\": [{'name': 'get_weather'}]}"))
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [("get_weather", {})]
+    assert msg.invalid_tool_calls == []
+
+
+# -- the shapes real models write ----------------------------------------------------
+
+
+class Bad(NamedTuple):
+    """An invalid call: its name (if any) and a part of its error text."""
+
+    name: str | None
+    error: str
+
+
+OPENAI_ENTRY = (
+    '{"id": "call_x", "type": "function", "function": {"name": "get_weather", '
+    '"arguments": "{\\"city\\": \\"Paris\\"}"}}'
+)
+WEATHER_FN = (
+    '{"type": "function", "function": {"name": "get_weather", "description": "Get '
+    'the weather.", "parameters": {"type": "object", "properties": {}}}}'
+)
+
+SHAPES: list[tuple[str, str, str, list[Any]]] = [
+    # (id, reply, content, calls: (name, args) or Bad)
+    ("package format", CALL, "", [PARIS]),
+    ("fence json", f"```json\n{CALL}\n```", "", [PARIS]),
+    ("fence JSON", f"```JSON\n{CALL}\n```", "", [PARIS]),
+    ("fence Json", f"```Json\n{CALL}\n```", "", [PARIS]),
+    ("fence without info", f"```\n{CALL}\n```", "", [PARIS]),
+    ("fence javascript", f"```javascript\n{CALL}\n```", "", [PARIS]),
+    ("fence, spaces, CRLF", f"``` json \r\n  {CALL}\r\n```\r\n", "", [PARIS]),
+    (
+        "prose around a fence",
+        f"Let me check.\n```json\n{CALL}\n```\nOne moment.",
+        "Let me check.\nOne moment.",
+        [PARIS],
+    ),
+    ("prose before, inline", f"Sure: {CALL}", "Sure:", [PARIS]),
+    (
+        "args key",
+        '{"tool_calls": [{"name": "get_weather", "args": {"city": "Paris"}}]}',
+        "",
+        [PARIS],
+    ),
+    (
+        "parameters key",
+        '{"tool_calls": [{"name": "get_weather", "parameters": {"city": "Paris"}}]}',
+        "",
+        [PARIS],
+    ),
+    (
+        "arguments as a JSON string",
+        '{"tool_calls": [{"name": "get_weather", '
+        '"arguments": "{\\"city\\": \\"Paris\\"}"}]}',
+        "",
+        [PARIS],
+    ),
+    (
+        "single entry",
+        '{"name": "get_weather", "arguments": {"city": "Paris"}}',
+        "",
+        [PARIS],
+    ),
+    (
+        "arguments before the name",
+        '{"arguments": {"city": "Paris"}, "name": "get_weather"}',
+        "",
+        [PARIS],
+    ),
+    ("OpenAI entries", '{"tool_calls": [' + OPENAI_ENTRY + "]}", "", [PARIS]),
+    ("OpenAI entry alone", OPENAI_ENTRY, "", [PARIS]),
+    (
+        "OpenAI entries alone, listed",
+        f"[{OPENAI_ENTRY}, {OPENAI_ENTRY}]",
+        "",
+        [PARIS] * 2,
+    ),
+    (
+        "OpenAI entry, single quotes inside its arguments",
+        '{"tool_calls": [{"id": "c", "type": "function", "function": {"name": '
+        '"search", "arguments": "{\\"q\\": \\"it\'s \'quoted\'\\"}"}}]}',
+        "",
+        [("search", {"q": "it's 'quoted'"})],
+    ),
+    (
+        "OpenAI entry, single-quoted JSON in its arguments",
+        '{"type": "function", "function": {"name": "get_weather", '
+        "\"arguments\": \"{'city': 'Paris'}\"}}",
+        "",
+        [PARIS],
+    ),
+    (
+        "OpenAI's assistant message",
+        '{"role": "assistant", "content": null, "tool_calls": [' + OPENAI_ENTRY + "]}",
+        "",
+        [PARIS],
+    ),
+    (
+        "a message of other data",
+        '{"role": "user", "content": "hi"}',
+        '{"role": "user", "content": "hi"}',
+        [],
+    ),
+    (
+        "function wrapper",
+        '{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}',
+        "",
+        [PARIS],
+    ),
+    (
+        "function_call wrapper",
+        '{"function_call": {"name": "get_weather", '
+        '"arguments": "{\\"city\\": \\"Paris\\"}"}}',
+        "",
+        [PARIS],
+    ),
+    (
+        "tool_call wrapper",
+        '{"tool_call": {"name": "get_weather", "arguments": {"city": "Paris"}}}',
+        "",
+        [PARIS],
+    ),
+    (
+        "bare list",
+        '[{"name": "get_weather", "arguments": {"city": "Paris"}}, '
+        '{"name": "get_time", "arguments": {}}]',
+        "",
+        [PARIS, ("get_time", {})],
+    ),
+    (
+        "single quotes",
+        "{'tool_calls': [{'name': 'get_weather', 'arguments': {'city': 'Paris'}}]}",
+        "",
+        [PARIS],
+    ),
+    (
+        "unquoted keys",
+        '{tool_calls: [{name: "get_weather", arguments: {city: "Paris"}}]}',
+        "",
+        [PARIS],
+    ),
+    (
+        "trailing commas in a fence",
+        '```json\n{"tool_calls": [{"name": "get_weather", '
+        '"arguments": {"city": "Paris",},},],}\n```',
+        "",
+        [PARIS],
+    ),
+    (
+        "comments",
+        '{"name": "get_weather", // the tool\n/* its arguments: } */ '
+        '"arguments": {"city": "Paris"}}',
+        "",
+        [PARIS],
+    ),
+    (
+        "bare list, single quotes",
+        "[ {'name': 'get_weather', 'arguments': {'city': 'Paris'}} ]",
+        "",
+        [PARIS],
+    ),
+    (
+        "ReAct",
+        'Thought: I need the weather.\nAction: get_weather\nAction Input: {"city": '
+        '"Paris"}',
+        "Thought: I need the weather.",
+        [PARIS],
+    ),
+    (
+        "ReAct, lenient input, prose after",
+        "Action: get_weather\nAction input: {city: 'Paris',}\nI will wait.",
+        "I will wait.",
+        [PARIS],
+    ),
+    (
+        "ReAct, the name in backticks",
+        'Action: `get_weather`\nAction Input: {"city": "Paris"}\n',
+        "",
+        [PARIS],
+    ),
+    (
+        "ReAct, input not JSON",
+        "Action: get_weather\nAction Input: Paris\nDone.",
+        "Done.",
+        [Bad("get_weather", "its arguments are not valid JSON (even leniently)")],
+    ),
+    (
+        "ReAct, input a JSON string",
+        'Action: get_weather\nAction Input: "Paris"',
+        "",
+        [Bad("get_weather", 'its arguments are not a JSON object: "Paris"')],
+    ),
+    (
+        "ReAct, input cut off",
+        'Action: get_weather\nAction Input: {"city": "Pa',
+        "",
+        [Bad("get_weather", "cut off before it closed")],
+    ),
+    (
+        "CJK arguments",
+        '我来查一下。\n{"name": "get_weather", "arguments": {"city": "東京"}}',
+        "我来查一下。",
+        [("get_weather", {"city": "東京"})],
+    ),
+    (
+        "nested objects",
+        '{"name": "search", "arguments": {"filter": {"range": {"min": 1, '
+        '"max": [2, {"x": null}]}}}}',
+        "",
+        [("search", {"filter": {"range": {"min": 1, "max": [2, {"x": None}]}}})],
+    ),
+    (
+        "braces inside strings",
+        '{"name": "search", "arguments": {"q": "a } b ] { c \' d"}}',
+        "",
+        [("search", {"q": "a } b ] { c ' d"})],
+    ),
+    (
+        "escaped quotes",
+        '{"name": "search", "arguments": {"q": "say \\"hi}\\" \\\\"}}',
+        "",
+        [("search", {"q": 'say "hi}" \\'})],
+    ),
+    (
+        "two fenced calls",
+        f"First:\n```json\n{CALL}\n```\nand then:\n```json\n"
+        '{"name": "get_time", "arguments": {}}\n```',
+        "First:\nand then:",
+        [PARIS, ("get_time", {})],
+    ),
+    (
+        "two calls in one fence",
+        f'```json\n{CALL}\n{{"name": "get_time", "arguments": {{}}}}\n```',
+        "",
+        [PARIS, ("get_time", {})],
+    ),
+    (
+        "empty string arguments",
+        '{"name": "get_time", "arguments": ""}',
+        "",
+        [("get_time", {})],
+    ),
+    # -- text that is not a call --
+    (
+        "JSON data in prose",
+        'The record is {"name": "Bob", "age": 3} as stored.',
+        'The record is {"name": "Bob", "age": 3} as stored.',
+        [],
+    ),
+    (
+        "a fence of Python code",
+        "```python\ndef f():\n    return {'name': 'x'}\n```",
+        "```python\ndef f():\n    return {'name': 'x'}\n```",
+        [],
+    ),
+    (
+        "a fence of a Python dict",
+        "```python\n{'name': 'x', 'n': len(y)}\n```",
+        "```python\n{'name': 'x', 'n': len(y)}\n```",
+        [],
+    ),
+    (
+        "a bare list of other data",
+        'People: [{"name": "Bob", "age": 3}, {"name": "Ann"}] and [1, 2].',
+        'People: [{"name": "Bob", "age": 3}, {"name": "Ann"}] and [1, 2].',
+        [],
+    ),
+    (
+        "a list with one call among other data",
+        '[{"name": "a", "arguments": {}}, 3]',
+        '[{"name": "a", "arguments": {}}, 3]',
+        [],
+    ),
+    ("a tool's definition", WEATHER_FN, WEATHER_FN, []),
+    (
+        "an unclosed object of data",
+        'Example: {"name": "Bob", "age":',
+        'Example: {"name": "Bob", "age":',
+        [],
+    ),
+    (
+        "Action naming no tool",
+        "Action: get_weather.\nAction Input: {}",
+        "Action: get_weather.\nAction Input: {}",
+        [],
+    ),
+    (
+        "Action as prose",
+        "Action: none needed.\nAll good.",
+        "Action: none needed.\nAll good.",
+        [],
+    ),
+    # -- invalid calls --
+    (
+        "truncated call",
+        f"Checking.\n```json\n{CALL[:-12]}",
+        "Checking.",
+        [Bad("get_weather", "the JSON object was cut off before it closed")],
+    ),
+    (
+        "truncated bare list",
+        '[{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "x"',
+        "",
+        [Bad("get_weather", "cut off")],
+    ),
+    (
+        "not JSON even leniently",
+        '{"name": "get_weather", "arguments": {"city": Paris}}',
+        "",
+        [Bad("get_weather", "not valid JSON (even leniently): ")],
+    ),
+    (
+        "no tool name",
+        '{"tool_calls": [{"arguments": {"city": "Paris"}}, ' + CALL[16:],
+        "",
+        [Bad(None, "the call has no tool name"), PARIS],
+    ),
+    (
+        "arguments not an object",
+        '{"name": "get_weather", "arguments": ["Paris"]}',
+        "",
+        [Bad("get_weather", 'its arguments are not a JSON object: ["Paris"]')],
+    ),
+    (
+        "an entry not an object",
+        '{"tool_calls": ["get_weather"]}',
+        "",
+        [Bad(None, "the call is not a JSON object")],
+    ),
+    (
+        "tool_calls not a list",
+        '{"tool_calls": "get_weather"}',
+        "",
+        [Bad(None, "its 'tool_calls' is not a list of calls")],
+    ),
+]
+
+
+def outcome(parser: ReplyParser, pieces: list[Any]) -> tuple[str, list[Any]]:
+    """The message's text, and its calls in order: ``(name, args)`` or ``Bad``."""
+    msg = message(pieces)
+    assert isinstance(msg.content, str)
+    chunks = [p for p in pieces if not isinstance(p, str)]
+    calls: list[Any] = []
+    for chunk in chunks:
+        if chunk["id"] in parser.errors:
+            calls.append(Bad(chunk["name"], parser.errors[chunk["id"]]))
+        else:
+            calls.append((chunk["name"], json.loads(chunk["args"])))
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
+        c for c in calls if not isinstance(c, Bad)
+    ]
+    assert [c["name"] for c in msg.invalid_tool_calls] == [
+        c.name for c in calls if isinstance(c, Bad)
+    ]
+    assert parser.valid_calls == [c[0] for c in calls if not isinstance(c, Bad)]
+    assert parser.calls_made == len(calls)
+    return msg.content, calls
+
+
+@pytest.mark.parametrize("split", ["whole", "by character"])
+@pytest.mark.parametrize(
+    ("reply", "content", "calls"),
+    [pytest.param(*shape[1:], id=shape[0]) for shape in SHAPES],
+)
+def test_the_shapes_models_write(
+    reply: str, content: str, calls: list[Any], split: str
+) -> None:
+    ids = (f"id{i}" for i in itertools.count())
+    parser = ReplyParser(tool_calls=True, json_only=False, new_id=lambda: next(ids))
+    deltas = [reply] if split == "whole" else list(reply)
+    pieces = [p for d in deltas for p in parser.feed(d)] + parser.finish()
+    got_content, got_calls = outcome(parser, pieces)
+    assert got_content == content
+    assert len(got_calls) == len(calls)
+    for got, want in zip(got_calls, calls, strict=True):
+        if isinstance(want, Bad):
+            assert isinstance(got, Bad), got
+            assert got.name == want.name
+            assert want.error in got.error
+        else:
+            assert got == want
+
+
+def test_an_invalid_call_keeps_the_text_the_model_wrote() -> None:
+    reply = "Action: get_weather\nAction Input: Paris, France\n"
+    (invalid,) = message(parse(reply)).invalid_tool_calls
+    assert json.loads(invalid["args"] or "") == "Paris, France"
+    cut = '```json\n{"tool_calls": [{"name": "get_weather"'
+    (invalid,) = message(parse(cut)).invalid_tool_calls
+    assert json.loads(invalid["args"] or "") == cut[len("```json\n") :]
+
+
+def test_errors_and_valid_calls_are_read_only_views() -> None:
+    ids = iter(["c1", "c2"])
+    parser = ReplyParser(tool_calls=True, json_only=False, new_id=lambda: next(ids))
+    parser.feed(CALL + '{"name": "get_weather", "arguments": 3}')
+    assert parser.valid_calls == ["get_weather"]
+    assert dict(parser.errors) == {"c2": "its arguments are not a JSON object: 3"}
+    with pytest.raises(TypeError):
+        parser.errors["c1"] = "x"  # type: ignore[index]
+    parser.valid_calls.append("forged")
+    assert parser.valid_calls == ["get_weather"]
+
+
+# -- a JSON answer -----------------------------------------------------------------
+
+
+def test_json_only_keeps_just_the_object() -> None:
+    reply = 'Here it is:\n```json\n{"a": {"b": "}"}}\n```\nBye.'
+    assert "".join(parse(reply, calls=False, json_only=True)) == '{"a": {"b": "}"}}'
+    parser = ReplyParser(tool_calls=False, json_only=True)
+    assert parser.feed("Sure: ") == []
+    assert parser.feed('{"a"') == ['{"a"']
+    assert parser.feed(": 1} trailing") == [": 1}"]
+    assert parser.finish() == []
+
+
+@pytest.mark.parametrize("calls", [False, True])
+@pytest.mark.parametrize("info", ["json", "JSON", "Json", "", "javascript"])
+def test_json_only_finds_the_object_in_any_fence_and_prose(
+    calls: bool, info: str
+) -> None:
+    reply = f"Sure! Here:\n```{info}\n{{'city': 'Paris', 'n': [1,],}}\n```\nDone."
+    assert "".join(parse(reply, calls=calls, json_only=True)) == (
+        "{'city': 'Paris', 'n': [1,],}"
+    )
+
+
+def test_json_only_without_an_object_returns_the_text_at_the_end() -> None:
+    assert parse("I cannot.", calls=False, json_only=True) == ["I cannot."]
+
+
+def test_json_only_with_tools_still_finds_calls() -> None:
+    msg = message(parse(f"```\n{CALL}\n```", json_only=True))
+    assert [c["name"] for c in msg.tool_calls] == ["get_weather"]
+    answer = message(parse('{"name": "Paris", "size": 2}', json_only=True))
+    assert answer.content == '{"name": "Paris", "size": 2}'
+    assert answer.tool_calls == []
+
+
+# -- any split gives the same result -------------------------------------------------
+
+REPLIES = [
+    "Plain answer with {braces} and `code`.",
+    f"Prose first.\n```json\n{CALL}\n```\nThen more prose.",
+    CALL + "\n" + CALL,
+    '{"tool_calls": [{"name": "x", "arguments": "bad"}]} tail',
+    '{"tool_calls": [{"name": "x", "arguments": {"k": "v\\"}"',
+    "```python\nprint({'a': 1})\n```",
+    *(shape[1] for shape in SHAPES),
+]
+
+
+@given(st.sampled_from(REPLIES), st.sets(st.integers(1, 200)), st.booleans())
+def test_any_split_of_a_reply_gives_the_same_result(
+    reply: str, cuts: set[int], json_only: bool
+) -> None:
+    edges = [0, *sorted(c for c in cuts if c < len(reply)), len(reply)]
+    ids = (f"id{i}" for i in itertools.count())
+    parser = ReplyParser(tool_calls=True, json_only=json_only, new_id=lambda: next(ids))
+    pieces: list[Any] = []
+    for start, end in itertools.pairwise(edges):
+        pieces.extend(parser.feed(reply[start:end]))
+    pieces.extend(parser.finish())
+    whole = ReplyParser(tool_calls=True, json_only=json_only, new_id=lambda: "id")
+    expected = message([*whole.feed(reply), *whole.finish()])
+    got = message(pieces)
+    assert got.content == expected.content
+    assert [(c["name"], c["args"]) for c in got.tool_calls] == [
+        (c["name"], c["args"]) for c in expected.tool_calls
+    ]
+    assert [c["args"] for c in got.invalid_tool_calls] == [
+        c["args"] for c in expected.invalid_tool_calls
+    ]
+    assert parser.valid_calls == whole.valid_calls
+
+
+# -- JSON sections ---------------------------------------------------------------
+
+
+def test_one_json_section_format_for_tools_and_schemas() -> None:
+    text = "before\n" + json_section("tools", [{"a": "<b>"}]) + "\nafter"
+    assert read_json_section(text, "tools") == [{"a": "<b>"}]
+    assert read_json_section(text, "json_schema") is None
+    assert read_json_section("<tools>\nnot json\n</tools>", "tools") is None
