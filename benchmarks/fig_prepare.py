@@ -67,8 +67,8 @@ def _preparers() -> dict[str, Callable[[list[BaseMessage]], object]]:
     liao = ChatLiaobots(model=UNLIMITED, base_url="http://127.0.0.1:9", auth="bench")
 
     def ours(messages: list[BaseMessage]) -> object:
-        turn = liao._plan(messages, {})
-        return liao._request(liao._client(), turn.messages, None, turn.kwargs)
+        turn = liao._plan(messages, {}).first
+        return liao._request(liao._client(), turn, None)
 
     preparers: dict[str, Callable[[list[BaseMessage]], object]] = {LIAO: ours}
     try:
