@@ -246,17 +246,15 @@ class Turn:
             rule=self.rule,
         )
 
-    def _pass(self, pieces: Iterable[Piece]) -> list[Piece]:
+    def _pass(self, pieces: list[Piece]) -> list[Piece]:
         """Let through what may go out now; hold back what the rule judges."""
+        if self.rule is None:
+            return pieces
         out: list[Piece] = []
         for piece in pieces:
-            if isinstance(piece, str) and (
-                self.rule is None or not self.rule.holds_text
-            ):
+            if isinstance(piece, str) and not self.rule.holds_text:
                 out.append(piece)
                 self._streamed = self._streamed or not piece.isspace()
-            elif self.rule is None:
-                out.append(piece)
             else:
                 self._held.append(piece)
         return out
