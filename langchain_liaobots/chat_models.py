@@ -158,7 +158,7 @@ class ChatLiaobots(BaseChatModel):
         max_retries: Retries for failures before the answer starts.
         max_tokens: Stop reading the answer after about this many tokens.
         stream_usage: Put the estimated usage on the last streamed chunk.
-        parse_retries: Extra turns that repair unusable structured output.
+        parse_retries: Repair turns for a reply that breaks the call's rule.
         verify_tls: Verify TLS certificates (default; turning it off warns).
         acquire_auth_code: Opt in to getting a code from the service.
         session_login: Opt in to the session-cookie login.
@@ -210,7 +210,9 @@ class ChatLiaobots(BaseChatModel):
             #   "id": "call_…", "type": "tool_call"}]
 
         ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"`` /
-        ``"required"`` / ``True``, or a tool name to force that tool.
+        ``"required"`` / ``True``, or a tool name to force that tool. A forced
+        choice is kept: a reply without the call gets ``parse_retries`` repair
+        turns, then raises ``LiaobotsReplyError``.
 
     Structured output:
         .. code-block:: python
@@ -326,9 +328,14 @@ class ChatLiaobots(BaseChatModel):
     a per-call kwarg). ``invoke`` always carries it."""
 
     parse_retries: int = Field(default=1, ge=0)
-    """Extra turns ``with_structured_output`` may take when a reply does not
-    parse or validate: the model is shown its reply and the error and asked
-    again. ``0`` turns the repair off."""
+    """Repair turns for a reply that breaks the call's rule (a forced
+    ``tool_choice`` not met, only unreadable tool calls, no whole JSON object
+    for a bound ``response_format``) and, in ``with_structured_output``, for a
+    reply that does not parse or validate: the model is shown its reply and
+    what was wrong, and asked again. After the last, the call raises
+    :class:`~langchain_liaobots.errors.LiaobotsReplyError` (an
+    ``OutputParserException``); ``0`` raises at the first such reply. Also a
+    per-call kwarg."""
 
     verify_tls: bool = True
     """Verify the service's TLS certificate. Turning it off warns: anyone on the
