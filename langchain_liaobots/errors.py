@@ -16,28 +16,30 @@ of risky settings (TLS verification off, the code over plain ``http``);
 protocol cannot carry.
 
 The hierarchy (each also the ``langchain_core.exceptions`` class after the
-colon; :class:`LiaobotsError` is a ``ModelError``)::
+colon; `LiaobotsError` is a ``ModelError``):
 
-    LiaobotsError
-    ├── LiaobotsInvalidRequestError      : ModelInvalidRequestError      (400)
-    ├── LiaobotsAuthenticationError      : ModelAuthenticationError      (401)
-    ├── LiaobotsOutOfCreditError         : ModelRateLimitError           (402)
-    ├── LiaobotsPermissionDeniedError    : ModelPermissionDeniedError    (403)
-    ├── LiaobotsNotFoundError            : ModelNotFoundError            (404)
-    ├── LiaobotsRateLimitError           : ModelRateLimitError           (429)
-    ├── LiaobotsAPIError                 : ModelAPIError                 (5xx)
-    │   └── LiaobotsUnexpectedResponseError   (not an answer: a bad body)
-    │       └── LiaobotsRedirectError          (a redirect not followed)
-    ├── LiaobotsHTMLPageError            : ModelAPIError  (an HTML page)
-    │   └── LiaobotsCaptchaError                (the captcha page)
-    ├── LiaobotsConnectionError          : ModelConnectionError
-    │   ├── LiaobotsTLSError
-    │   └── LiaobotsStreamCutError              (cut mid-answer)
-    ├── LiaobotsTimeoutError             : ModelTimeoutError
-    └── LiaobotsReplyError               : OutputParserException
-                                           (the reply broke the call's rule)
+```text
+LiaobotsError
+├── LiaobotsInvalidRequestError      : ModelInvalidRequestError      (400)
+├── LiaobotsAuthenticationError      : ModelAuthenticationError      (401)
+├── LiaobotsOutOfCreditError         : ModelRateLimitError           (402)
+├── LiaobotsPermissionDeniedError    : ModelPermissionDeniedError    (403)
+├── LiaobotsNotFoundError            : ModelNotFoundError            (404)
+├── LiaobotsRateLimitError           : ModelRateLimitError           (429)
+├── LiaobotsAPIError                 : ModelAPIError                 (5xx)
+│   └── LiaobotsUnexpectedResponseError   (not an answer: a bad body)
+│       └── LiaobotsRedirectError          (a redirect not followed)
+├── LiaobotsHTMLPageError            : ModelAPIError  (an HTML page)
+│   └── LiaobotsCaptchaError                (the captcha page)
+├── LiaobotsConnectionError          : ModelConnectionError
+│   ├── LiaobotsTLSError
+│   └── LiaobotsStreamCutError              (cut mid-answer)
+├── LiaobotsTimeoutError             : ModelTimeoutError
+└── LiaobotsReplyError               : OutputParserException
+                                       (the reply broke the call's rule)
 
-    LiaobotsUnsupportedParameterWarning, LiaobotsSecurityWarning : UserWarning
+LiaobotsUnsupportedParameterWarning, LiaobotsSecurityWarning : UserWarning
+```
 """
 
 from __future__ import annotations
