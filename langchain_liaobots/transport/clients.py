@@ -19,8 +19,12 @@ A model asks :data:`CLIENTS` for a :class:`Client` on every call, with a
   share a cookie.
 
 Pools and credentials live while a model uses them: each model is bound to
-its client through a weak reference, and when the last model bound to a pool
-(or to credentials) is collected, the entry is dropped and the pool closed.
+its client through a weak reference. When the last model bound to credentials
+is collected, they are dropped. When the last model bound to a pool is
+collected, the pool goes idle: its connections stay open for the next model
+with the same settings (short-lived models, one per tenant or per request,
+reuse them), and only the :data:`IDLE_POOLS` most recently idle pools are
+kept; older ones are closed.
 A per-loop session closes with its loop's ``shutdown_asyncgens()`` (as
 ``asyncio.run`` does) and leaves the map then; one whose loop was closed
 without that is reclaimed (closed, its transports finished and sockets
@@ -42,7 +46,7 @@ import os
 import socket
 import threading
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLIENTS",
     "DEFAULT_MAX_CONNECTIONS",
+    "IDLE_POOLS",
     "AuthKey",
     "Client",
     "ClientKey",
@@ -78,6 +83,9 @@ __all__ = [
 
 DEFAULT_MAX_CONNECTIONS = 1024
 """The default of ``ChatLiaobots.max_connections``: connections per pool."""
+
+IDLE_POOLS = 4
+"""Pools no model uses that stay open (most recently idle first); the rest close."""
 
 _KEPT_WHEN_UNLIMITED = DEFAULT_MAX_CONNECTIONS
 """Idle connections the sync path keeps when ``max_connections`` is ``None``."""
@@ -184,13 +192,15 @@ class Counts(NamedTuple):
     """How much state :data:`CLIENTS` holds (what the pool tests count).
 
     Attributes:
-        pools: Pools (one per connection configuration in use).
+        pools: Pools in use (one per connection configuration).
+        idle_pools: Pools no model uses, still open (at most :data:`IDLE_POOLS`).
         credentials: Credentials states (one per credentials identity in use).
         models: Models bound to a client.
-        loop_sessions: Per-loop ``aiohttp`` sessions, over all pools.
+        loop_sessions: Per-loop ``aiohttp`` sessions, over all open pools.
     """
 
     pools: int
+    idle_pools: int
     credentials: int
     models: int
     loop_sessions: int
@@ -457,6 +467,13 @@ class Pool:
 
     # -- closing -----------------------------------------------------------
 
+    def reclaim_closed(self) -> None:
+        """Reclaim the sessions of closed loops (so no closed loop is kept)."""
+        with self._lock:
+            stale = self._sweep()
+        for state in stale:
+            state.reclaim()
+
     def close(self) -> None:
         """Close the sync session and reclaim the sessions of closed loops.
 
@@ -464,11 +481,9 @@ class Pool:
         """
         with self._lock:
             session, self._session = self._session, None
-            stale = self._sweep()
         if session is not None:
             session.close()
-        for state in stale:
-            state.reclaim()
+        self.reclaim_closed()
 
     async def aclose(self) -> None:
         """:meth:`close`, and close the running loop's session."""
@@ -553,6 +568,7 @@ class Clients:
         """Start empty."""
         self._lock = threading.Lock()
         self._pools: dict[PoolKey, _Entry] = {}
+        self._idle: OrderedDict[PoolKey, _Entry] = OrderedDict()
         self._auth: dict[AuthKey, _Entry] = {}
         self._bindings: dict[int, _Binding] = {}
         self._dead: deque[_Binding] = deque()
@@ -583,8 +599,8 @@ class Clients:
             return binding.client
         with self._lock:
             binding = self._bind(key, code, user)
-            disposals = self._reap_locked()
-        self._dispose(disposals)
+            idle, unused = self._reap_locked()
+        self._retire(idle, unused)
         return binding.client
 
     def _bind(self, key: ClientKey, code: str | None, user: object) -> _Binding:
@@ -595,7 +611,8 @@ class Clients:
             self._dead.append(old)  # the model moved to another key
         pool = self._pools.get(key.pool)
         if pool is None:
-            pool = self._pools[key.pool] = _Entry(Pool(key.pool))
+            pool = self._idle.pop(key.pool, None) or _Entry(Pool(key.pool))
+            self._pools[key.pool] = pool
         auth = self._auth.get(key.auth)
         if auth is None:
             ident = key.auth
@@ -633,13 +650,18 @@ class Clients:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            disposals = self._reap_locked()
+            idle, unused = self._reap_locked()
         finally:
             self._lock.release()
-        self._dispose(disposals)
+        self._retire(idle, unused)
 
-    def _reap_locked(self) -> list[Pool]:
-        """Release queued bindings (lock held); return the pools no one uses."""
+    def _reap_locked(self) -> tuple[list[Pool], list[Pool]]:
+        """Release queued bindings (lock held).
+
+        Returns:
+            The pools that went idle, and the idle pools to close.
+        """
+        idle: list[Pool] = []
         unused: list[Pool] = []
         while self._dead:
             binding = self._dead.popleft()
@@ -655,12 +677,18 @@ class Clients:
             binding.pool.users -= 1
             if binding.pool.users == 0 and self._pools.get(key.pool) is binding.pool:
                 del self._pools[key.pool]
-                unused.append(binding.pool.value)
-        return unused
+                self._idle[key.pool] = binding.pool
+                idle.append(binding.pool.value)
+        while len(self._idle) > IDLE_POOLS:
+            unused.append(self._idle.popitem(last=False)[1].value)
+        return idle, unused
 
     @staticmethod
-    def _dispose(pools: list[Pool]) -> None:
-        for pool in pools:
+    def _retire(idle: list[Pool], unused: list[Pool]) -> None:
+        """Let idle pools keep no closed loop; close the pools past the cap."""
+        for pool in idle:
+            pool.reclaim_closed()
+        for pool in unused:
             pool.dispose()
 
     def counts(self) -> Counts:
@@ -671,9 +699,10 @@ class Clients:
         """
         self._reap()
         with self._lock:
-            pools = [entry.value for entry in self._pools.values()]
+            pools = [e.value for e in (*self._pools.values(), *self._idle.values())]
             return Counts(
-                pools=len(pools),
+                pools=len(self._pools),
+                idle_pools=len(self._idle),
                 credentials=len(self._auth),
                 models=len(self._bindings),
                 loop_sessions=sum(pool.loop_sessions for pool in pools),
@@ -685,7 +714,7 @@ class Clients:
         Run at interpreter exit, so no session is left open then.
         """
         with self._lock:
-            pools = [entry.value for entry in self._pools.values()]
+            pools = [e.value for e in (*self._pools.values(), *self._idle.values())]
         for pool in pools:
             pool.close()
 
@@ -700,7 +729,7 @@ class Clients:
         pid = os.getpid()
         pools: dict[int, _Entry] = {}
         auths: dict[int, _Entry] = {}
-        self._pools, self._auth = {}, {}
+        self._pools, self._auth, self._idle = {}, {}, OrderedDict()
         self._dead.clear()
         for binding in list(self._bindings.values()):
             user = binding.ref() if binding.ref is not None else None
