@@ -1,4 +1,4 @@
-"""The six figures of issue 5, measured side by side in one run (``make bench``).
+"""Issues 5 and 15's seven figures, side by side in one run (``make bench``).
 
 Data flow: :func:`main` starts :mod:`benchmarks.servers` in a separate process
 (the package's ``LiaobotsEmulator`` and an OpenAI-compatible endpoint per
@@ -14,7 +14,10 @@ module each):
    text) to ``stream()`` yielding it;
 5. ``import langchain_liaobots`` versus langchain-core's chat-model module, each
    in a fresh interpreter;
-6. the local server's capacity: streams held at once with zero errors.
+6. the local server's capacity: streams held at once with zero errors;
+7. 1,024 concurrent ``astream`` calls against the raw aiohttp loop inside
+   langchain-core: wall time and memory per stream (each round in a fresh
+   interpreter).
 
 It prints medians (over rounds) and ratios, writes ``results.json`` and, when
 matplotlib is installed, ``results.png``. ``--smoke`` shrinks every size so the
@@ -44,6 +47,7 @@ from benchmarks import (
     fig_cpu,
     fig_imports,
     fig_latency,
+    fig_pool,
 )
 from benchmarks.common import BENCH_DIR, Figure, machine_info, say, serve, table
 from benchmarks.peers import PROMPT, make_liaobots, openai_available
@@ -58,6 +62,7 @@ FIGURES: tuple[Figure, ...] = (
     fig_latency.FIGURE,
     fig_imports.FIGURE,
     fig_capacity.FIGURE,
+    fig_pool.FIGURE,
 )
 """Every figure, in the order they run and print."""
 

@@ -34,6 +34,10 @@ class Sizes:
         capacity_levels: Concurrent streams tried for figure 6.
         capacity_pieces: Pieces per stream for figure 6.
         capacity_pace: Seconds between those pieces.
+        pool_streams: Concurrent ``astream`` calls of figure 7.
+        pool_pieces: Pieces per stream for figure 7.
+        pool_pace: Seconds between those pieces (after ``ttfb``).
+        pool_rounds: Fresh interpreters per peer for figure 7.
     """
 
     name: str
@@ -57,6 +61,10 @@ class Sizes:
     capacity_levels: tuple[int, ...]
     capacity_pieces: int
     capacity_pace: float
+    pool_streams: int
+    pool_pieces: int
+    pool_pace: float
+    pool_rounds: int
 
 
 FULL = Sizes(
@@ -81,6 +89,10 @@ FULL = Sizes(
     capacity_levels=(64, 128, 256, 512),
     capacity_pieces=20,
     capacity_pace=0.05,
+    pool_streams=1024,
+    pool_pieces=50,
+    pool_pace=0.01,
+    pool_rounds=5,
 )
 
 SMOKE = Sizes(
@@ -105,4 +117,8 @@ SMOKE = Sizes(
     capacity_levels=(16, 32),
     capacity_pieces=5,
     capacity_pace=0.02,
+    pool_streams=16,
+    pool_pieces=5,
+    pool_pace=0.005,
+    pool_rounds=1,
 )

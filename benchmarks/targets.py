@@ -1,4 +1,4 @@
-"""The six figures' targets, in one table: what each measures and when it is met.
+"""The seven figures' targets, in one table: what each measures and when it is met.
 
 Every threshold lives here once: the ``fig_*`` modules print them next to their
 figures, :data:`TARGETS` spells them out for the summary, and each target's
@@ -22,6 +22,8 @@ __all__ = [
     "CPU_VS_OPENAI",
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
+    "POOL_MEM_VS_RAW",
+    "POOL_WALL_VS_RAW",
     "TARGETS",
     "Target",
     "target",
@@ -41,6 +43,10 @@ IMPORT_VS_CORE = 1.15
 """Figure 5: import time / langchain-core's chat-model module, at most."""
 CAPACITY_STREAMS = 256
 """Figure 6: concurrent streams the local server holds with zero errors, at least."""
+POOL_WALL_VS_RAW = 1.1
+"""Figure 7: wall time of 1,024 concurrent streams / the raw loop inside core's."""
+POOL_MEM_VS_RAW = 1.1
+"""Figure 7: memory per stream (RSS delta / streams) / the raw loop inside core's."""
 
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
@@ -50,7 +56,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"6"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"7"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -128,6 +134,16 @@ TARGETS: tuple[Target, ...] = (
         "streams the local server holds at once",
         f">={CAPACITY_STREAMS}, 0 errors",
         lambda s, _: s["value"] >= CAPACITY_STREAMS,
+    ),
+    Target(
+        "7",
+        "{streams} x astream, pool (s)",
+        "many concurrent astream calls: wall and memory per stream",
+        f"<={POOL_WALL_VS_RAW:g}x wall, <={POOL_MEM_VS_RAW:g}x memory (raw-in-core)",
+        lambda s, _: (
+            s["ratio_vs_composed"] <= POOL_WALL_VS_RAW
+            and s["mem_ratio_vs_composed"] <= POOL_MEM_VS_RAW
+        ),
     ),
 )
 """The figures, in the order they run and print."""

@@ -15,10 +15,11 @@ FIGURES = (
     "4 delay to yield",
     "5 import",
     "6 server capacity",
+    "x astream, pool (s)",
 )
 
 
-def test_benchmark_smoke_run_prints_all_six_figures(tmp_path: Path) -> None:
+def test_benchmark_smoke_run_prints_all_seven_figures(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
         cwd=ROOT,
@@ -28,7 +29,7 @@ def test_benchmark_smoke_run_prints_all_six_figures(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "Summary"):
+    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "Summary"):
         assert section in proc.stdout
     for figure in FIGURES:
         assert figure in proc.stdout
