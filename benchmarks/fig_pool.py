@@ -10,7 +10,9 @@ benchmarks.fig_pool PEER URL STREAMS PIECES``), so memory freed by one peer is
 never reused by the other: after a small warm-up round, it runs all the
 streams at once and prints, as one JSON line, the wall time and the rise of the
 process's peak RSS (``ru_maxrss``), which over the streams is the memory per
-stream. The peers alternate round by round, against the same server.
+stream, and the client's CPU time (a diagnostic: on a small machine the
+client and the server compete for the cores, so wall time follows CPU). The
+peers alternate round by round, against the same server.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -76,11 +79,13 @@ async def _child_round(
     await async_round(make, _WARM, text)
     gc.collect()
     before = _peak_rss()
+    cpu = time.process_time()
     wall, errors = await async_round(make, streams, text)
+    cpu = time.process_time() - cpu
     rise = _peak_rss() - before
     await liao.aclose()
     await composed.aclose()
-    return {"wall_s": wall, "rss_rise": rise, "errors": errors}
+    return {"wall_s": wall, "cpu_s": cpu, "rss_rise": rise, "errors": errors}
 
 
 def child(argv: list[str]) -> None:
@@ -128,6 +133,7 @@ def measure(urls: dict[str, str], sizes: Sizes) -> dict[str, Any]:
         out[PEERS[name]] = {
             "rounds": rounds,
             "wall_s": stats([s["wall_s"] for s in rounds]),
+            "cpu_s": stats([s["cpu_s"] for s in rounds]),
             "per_stream_bytes": stats(
                 [s["rss_rise"] / sizes.pool_streams for s in rounds]
             ),
@@ -155,13 +161,14 @@ def report(res: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         f"minimum {ideal:.3f} s)"
     )
     table(
-        ("peer", "median s", "min", "max", "KiB/stream", "errors"),
+        ("peer", "median s", "min", "max", "client CPU s", "KiB/stream", "errors"),
         (
             (
                 f"{name} x{n}",
                 f"{e['wall_s']['median']:.3f}",
                 f"{e['wall_s']['min']:.3f}",
                 f"{e['wall_s']['max']:.3f}",
+                f"{e['cpu_s']['median']:.3f}",
                 f"{e['per_stream_bytes']['median'] / 1024:.1f}",
                 str(e["errors"]),
             )
