@@ -608,6 +608,8 @@ class Clients:
         uid = id(user)
         old = self._bindings.get(uid)
         if old is not None and old.ref is not None and old.ref() is user:
+            if old.client.key == key:
+                return old  # another thread bound it meanwhile
             self._dead.append(old)  # the model moved to another key
         pool = self._pools.get(key.pool)
         if pool is None:
