@@ -326,3 +326,22 @@ def test_the_default_pool_runs_300_streams_at_once() -> None:
         answers = asyncio.run(run())
         assert answers == [f"You said: s{i}" for i in range(streams)]
         assert server.peak == streams
+
+
+def test_pools_no_model_uses_are_closed_past_the_idle_cap(
+    server: CountingEmulator,
+) -> None:
+    start = _start()
+    for size in range(1, 3 * IDLE_POOLS + 1):  # a pool of its own each
+        llm = ChatLiaobots(base_url=server.base_url, auth="x", max_connections=size)
+        assert llm.invoke(f"size {size}").content == f"You said: size {size}"
+    del llm
+    now = _counts()
+    assert now.pools == start[2].pools
+    assert now.idle_pools <= IDLE_POOLS
+    fds, sockets, _ = start
+    # Two sockets (both ends) per idle pool's connection at most.
+    assert (
+        _settled(sockets + 2 * IDLE_POOLS, _sockets) <= sockets + 2 * IDLE_POOLS + SLACK
+    )
+    assert _settled(fds + 2 * IDLE_POOLS, _fds) <= fds + 2 * IDLE_POOLS + SLACK
