@@ -11,6 +11,8 @@ can drive them all the same way:
   I/O: langchain-core's own per-chunk cost;
 * :class:`RawLoopModel`: the raw loop inside a minimal ``BaseChatModel``: both
   floors composed, the least any ``requests`` integration costs;
+* :class:`RawAsyncLoopModel`: the same for the async path, :class:`RawAsyncLoop`
+  inside a ``BaseChatModel``'s ``_astream``;
 * :class:`ThreadedLiaobots`: ``ChatLiaobots`` with ``BaseChatModel``'s default
   ``_astream`` (``_stream`` in the default thread executor, one hop per chunk);
 * ``ChatOpenAI`` (``langchain-openai``, when installed), built by :func:`make_openai`.
@@ -25,7 +27,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import requests
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
@@ -38,6 +43,7 @@ __all__ = [
     "CoreFloor",
     "PacedCoreFloor",
     "RawAsyncLoop",
+    "RawAsyncLoopModel",
     "RawLoop",
     "RawLoopModel",
     "ThreadedLiaobots",
@@ -249,6 +255,51 @@ class RawLoopModel(_StreamedModel):
             self._loop = RawLoop(self.url)
         for text in self._loop.stream():
             yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+
+class RawAsyncLoopModel(BaseChatModel):
+    """The least an ``aiohttp`` integration can be: the raw async loop in core.
+
+    Its ``_astream`` is :class:`RawAsyncLoop` (an unlimited pool, so no stream
+    waits for a connection) with each decoded chunk wrapped in an
+    ``AIMessageChunk``. Async only: the benchmark only calls ``astream``.
+    """
+
+    url: str
+    """The server's base URL."""
+
+    _loop: RawAsyncLoop | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "raw-async-loop-model"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        msg = "RawAsyncLoopModel is async only: use astream."
+        raise NotImplementedError(msg)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._loop is None:
+            self._loop = RawAsyncLoop(self.url, limit=0)
+        async for text in self._loop.stream():
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+    async def aclose(self) -> None:
+        """Close the loop's session."""
+        if self._loop is not None:
+            await self._loop.aclose()
 
 
 class ThreadedLiaobots(ChatLiaobots):

@@ -17,6 +17,9 @@ module each):
 6. the local server's capacity: streams held at once with zero errors;
 7. preparing a long conversation's request (10 to 8,000 messages) against
    ``ChatOpenAI._get_request_payload`` (issue 15; no server).
+8. 1,024 concurrent ``astream`` calls against the raw aiohttp loop inside
+   langchain-core: wall time and memory per stream (each round in a fresh
+   interpreter).
 
 It prints medians (over rounds) and ratios, writes ``results.json`` and, when
 matplotlib is installed, ``results.png``. ``--smoke`` shrinks every size so the
@@ -47,6 +50,7 @@ from benchmarks import (
     fig_imports,
     fig_latency,
     fig_prepare,
+    fig_pool,
 )
 from benchmarks.common import BENCH_DIR, Figure, machine_info, say, serve, table
 from benchmarks.peers import PROMPT, make_liaobots, openai_available
@@ -62,6 +66,7 @@ FIGURES: tuple[Figure, ...] = (
     fig_imports.FIGURE,
     fig_capacity.FIGURE,
     fig_prepare.FIGURE,
+    fig_pool.FIGURE,
 )
 """Every figure, in the order they run and print."""
 

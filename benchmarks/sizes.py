@@ -36,6 +36,10 @@ class Sizes:
         capacity_pace: Seconds between those pieces.
         prepare_lengths: Conversation lengths (messages) for figure 7.
         prepare_rounds: Rounds of figure 7 at each length.
+        pool_streams: Concurrent ``astream`` calls of figure 8.
+        pool_pieces: Pieces per stream for figure 8.
+        pool_pace: Seconds between those pieces (after ``ttfb``).
+        pool_rounds: Fresh interpreters per peer for figure 8.
     """
 
     name: str
@@ -61,6 +65,10 @@ class Sizes:
     capacity_pace: float
     prepare_lengths: tuple[int, ...]
     prepare_rounds: int
+    pool_streams: int
+    pool_pieces: int
+    pool_pace: float
+    pool_rounds: int
 
 
 FULL = Sizes(
@@ -87,6 +95,10 @@ FULL = Sizes(
     capacity_pace=0.05,
     prepare_lengths=(10, 1_000, 8_000),
     prepare_rounds=15,
+    pool_streams=1024,
+    pool_pieces=50,
+    pool_pace=0.01,
+    pool_rounds=5,
 )
 
 SMOKE = Sizes(
@@ -113,4 +125,8 @@ SMOKE = Sizes(
     capacity_pace=0.02,
     prepare_lengths=(10, 100),
     prepare_rounds=2,
+    pool_streams=16,
+    pool_pieces=5,
+    pool_pace=0.005,
+    pool_rounds=1,
 )

@@ -1,4 +1,4 @@
-"""The seven figures' targets, in one table: what each measures and when it is met.
+"""The figures' targets, in one table: what each measures and when it is met.
 
 Every threshold lives here once: the ``fig_*`` modules print them next to their
 figures, :data:`TARGETS` spells them out for the summary, and each target's
@@ -23,6 +23,8 @@ __all__ = [
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
     "PREPARE_VS_OPENAI",
+    "POOL_MEM_VS_RAW",
+    "POOL_WALL_VS_RAW",
     "TARGETS",
     "Target",
     "target",
@@ -44,6 +46,10 @@ CAPACITY_STREAMS = 256
 """Figure 6: concurrent streams the local server holds with zero errors, at least."""
 PREPARE_VS_OPENAI = 1.0
 """Figure 7: preparing the longest conversation's request / ChatOpenAI's, at most."""
+POOL_WALL_VS_RAW = 1.1
+"""Figure 8: wall time of 1,024 concurrent streams / the raw loop inside core's."""
+POOL_MEM_VS_RAW = 1.1
+"""Figure 8: memory per stream (RSS delta / streams) / the raw loop inside core's."""
 
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
@@ -53,7 +59,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"7"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"8"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -138,6 +144,16 @@ TARGETS: tuple[Target, ...] = (
         "preparing a long conversation's request",
         f"<={PREPARE_VS_OPENAI:g}x ChatOpenAI",
         lambda s, _: s.get("ratio_vs_openai", 0.0) <= PREPARE_VS_OPENAI,
+    ),
+    Target(
+        "8",
+        "{streams} x astream, pool (s)",
+        "many concurrent astream calls: wall and memory per stream",
+        f"<={POOL_WALL_VS_RAW:g}x wall, <={POOL_MEM_VS_RAW:g}x memory (raw-in-core)",
+        lambda s, _: (
+            s["ratio_vs_composed"] <= POOL_WALL_VS_RAW
+            and s["mem_ratio_vs_composed"] <= POOL_MEM_VS_RAW
+        ),
     ),
 )
 """The figures, in the order they run and print."""

@@ -75,10 +75,13 @@ from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
 from langchain_liaobots.transport.clients import (
     CLIENTS,
+    DEFAULT_MAX_CONNECTIONS,
     AuthKey,
     Client,
     ClientKey,
+    PoolKey,
     code_digest,
+    origin_of,
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
@@ -362,6 +365,18 @@ class ChatLiaobots(BaseChatModel):
     protocol owns (``x-auth-code``, ``content-type``, ``cookie``, ...) are
     refused."""
 
+    max_connections: int | None = Field(default=DEFAULT_MAX_CONNECTIONS, ge=1)
+    """The most connections open at once to the service's origin, on each path
+    (the ``requests`` pool's ``pool_maxsize``, with callers beyond it waiting
+    for a free connection, and ``aiohttp``'s ``TCPConnector(limit=...)``);
+    ``None`` for no limit. Every model with the same connection settings
+    (origin, TLS, proxy, this size) shares one pool, whatever its auth code.
+
+    Defaults to 1,024: enough for 1,024 concurrent streams to run at once
+    (a smaller pool makes the excess wait for a connection, however idle the
+    open ones are while the service thinks), and within the usual limit of
+    open files per process."""
+
     http_client: Any | None = Field(default=None, exclude=True)
     """A ``requests.Session`` the application owns (mounted adapters, its own
     certificates); used for the sync path and never closed by the model."""
@@ -609,15 +624,27 @@ class ChatLiaobots(BaseChatModel):
         return request, [*stops, *turn.stops], model_id, input_tokens
 
     def _client(self) -> Client:
-        """The pooled client of this call's settings and process.
+        """The client of this call's settings and process.
 
         Looked up on every call, so a copy with other settings, or a forked
-        child, never uses another's connections or credentials.
+        child, never uses another's credentials or request settings; the pool
+        is shared by every model with the same connection settings, and kept
+        while one of them lives.
         """
         code = self.auth.get_secret_value() if self.auth else None
+        pid = os.getpid()
         key = ClientKey(
+            pool=PoolKey(
+                pid=pid,
+                origin=origin_of(self.base_url),
+                verify=self.verify_tls,
+                proxy=self.proxy,
+                max_connections=self.max_connections,
+                http_client=self.http_client,
+                http_async_client=self.http_async_client,
+            ),
             auth=AuthKey(
-                pid=os.getpid(),
+                pid=pid,
                 base_url=self.base_url,
                 code=code_digest(code),
                 acquire=self.acquire_auth_code,
@@ -625,13 +652,9 @@ class ChatLiaobots(BaseChatModel):
                 body_format=self.body_format,
             ),
             timeout=self.timeout,
-            verify=self.verify_tls,
-            proxy=self.proxy,
             headers=tuple(sorted((self.default_headers or {}).items())),
-            http_client=self.http_client,
-            http_async_client=self.http_async_client,
         )
-        return CLIENTS.get(key, code)
+        return CLIENTS.get(key, code, self)
 
     def _chat(
         self, client: Client, turn: Turn, stop: list[str] | None
@@ -942,9 +965,10 @@ class ChatLiaobots(BaseChatModel):
     def close(self) -> None:
         """Close the pooled connections of this model's settings (sync path).
 
-        Sessions of event loops that were closed are reclaimed too. Copies
-        with the same settings share the pools; they reopen on their next
-        call. An application's own ``http_client`` is never closed.
+        Sessions of event loops that were closed are reclaimed too. Every
+        model with the same connection settings shares the pool; it reopens
+        on the next call. An application's own ``http_client`` is never
+        closed. A pool no model uses any more is closed without this.
         """
         self._client().close()
 

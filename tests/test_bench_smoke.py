@@ -16,6 +16,7 @@ FIGURES = (
     "5 import",
     "6 server capacity",
     "7 prepare 100 messages",
+    "x astream, pool (s)",
 )
 
 
@@ -29,7 +30,7 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "Summary"):
+    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "Summary"):
         assert section in proc.stdout
     for figure in FIGURES:
         assert figure in proc.stdout

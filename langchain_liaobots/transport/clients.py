@@ -1,44 +1,59 @@
 """The one owner of client state: a model's wire settings in, pooled clients out.
 
-Every pooled HTTP client of the process lives in :data:`CLIENTS`, keyed by a
-:class:`ClientKey`: everything that changes what goes on the wire (base URL,
-the credentials' identity, timeout, TLS verification, proxy, extra headers, an
-application's own HTTP client) and the process id. A model computes its key on
-every call, so a ``model_copy`` with a new auth code or timeout, a
-``configurable_fields`` variant, or a forked worker always reaches a client of
-its own, with nothing for the user to do.
+A model asks :data:`CLIENTS` for a :class:`Client` on every call, with a
+:class:`ClientKey` of its settings, split by what each setting changes:
 
-A :class:`Client` holds one key's state:
+* :class:`PoolKey`, what changes the **connection**: the origin (scheme, host,
+  port), TLS verification, the proxy, ``max_connections``, an application's
+  own HTTP client, and the process id. One :class:`Pool` per key holds a
+  ``requests.Session`` for the sync path and one ``aiohttp.ClientSession`` per
+  running event loop. A thousand tenants with their own codes share one pool.
+* :class:`AuthKey`, what identifies the **credentials**: base URL, the auth
+  code's digest, the opt-in setup steps and the body format. One
+  :class:`~langchain_liaobots.wire.auth.Credentials` (acquired code, session
+  cookies) and one :class:`SetupFlight` per key, shared by threads and event
+  loops, so concurrent first calls run the setup steps once.
+* The **request settings**, ``timeout`` and ``default_headers``: the drivers
+  apply them to each request, with the code and the cookies the credentials
+  sign it with. The pools keep no cookie jar, so tenants sharing a pool never
+  share a cookie.
 
-* its :class:`~langchain_liaobots.wire.auth.Credentials` (acquired code,
-  session cookies) and the :class:`SetupFlight` that runs their setup steps
-  once across all threads and event loops;
-* one ``requests.Session`` for the sync path;
-* one ``aiohttp.ClientSession`` per running event loop, in a lock-guarded
-  map. A session is closed with its loop's ``shutdown_asyncgens()`` (as
-  ``asyncio.run`` does); one whose loop was closed without that is reclaimed
-  (closed and its sockets released) the next time the client is used or
-  closed.
+Pools and credentials live while a model uses them: each model is bound to
+its client through a weak reference. When the last model bound to credentials
+is collected, they are dropped. When the last model bound to a pool is
+collected, the pool goes idle: its connections stay open for the next model
+with the same settings (short-lived models, one per tenant or per request,
+reuse them), and only the :data:`IDLE_POOLS` most recently idle pools are
+kept; older ones are closed.
+A per-loop session closes with its loop's ``shutdown_asyncgens()`` (as
+``asyncio.run`` does) and leaves the map then; one whose loop was closed
+without that is reclaimed (closed, its transports finished and sockets
+released, without warnings) when the pool is next used, closed or dropped, so
+a closed loop is never kept alive for long.
 
-In a forked child, :data:`CLIENTS` drops the parent's pools (they share
-sockets with the parent) and keeps each key's credentials. At interpreter exit
-every client is closed.
+In a forked child, :data:`CLIENTS` gives every pool a fresh, empty twin (the
+parent's connections stay the parent's) and keeps each key's credentials. At
+interpreter exit every pool is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import os
 import socket
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Coroutine, Mapping
+from collections import OrderedDict, deque
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -52,15 +67,28 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENTS",
+    "DEFAULT_MAX_CONNECTIONS",
+    "IDLE_POOLS",
     "AuthKey",
     "Client",
     "ClientKey",
     "Clients",
+    "Counts",
+    "Pool",
+    "PoolKey",
     "SetupFlight",
     "code_digest",
+    "origin_of",
 ]
 
-_POOL_SIZE = 256
+DEFAULT_MAX_CONNECTIONS = 1024
+"""The default of ``ChatLiaobots.max_connections``: connections per pool."""
+
+IDLE_POOLS = 4
+"""Pools no model uses that stay open (most recently idle first); the rest close."""
+
+_KEPT_WHEN_UNLIMITED = DEFAULT_MAX_CONNECTIONS
+"""Idle connections the sync path keeps when ``max_connections`` is ``None``."""
 
 _PROXY_VARIABLES = (
     "http_proxy",
@@ -87,6 +115,43 @@ def code_digest(code: str | None) -> str:
     return hashlib.blake2b(code.encode(), digest_size=8).hexdigest()
 
 
+@lru_cache(maxsize=64)
+def origin_of(base_url: str) -> str:
+    """Return the part of a base URL that picks a connection: scheme, host, port.
+
+    Args:
+        base_url: The service's (normalized) base URL.
+
+    Returns:
+        ``scheme://host:port``, the port made explicit.
+    """
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+class PoolKey(NamedTuple):
+    """What changes a connection: the pooled clients' identity in one process.
+
+    Attributes:
+        pid: The process id (a forked child never uses its parent's sockets).
+        origin: :func:`origin_of` the base URL.
+        verify: Whether TLS certificates are verified.
+        proxy: The proxy URL, or ``None`` for the environment's settings.
+        max_connections: The pool's size, ``None`` for no limit.
+        http_client: The application's own ``requests.Session``, if any.
+        http_async_client: The application's own ``aiohttp.ClientSession``.
+    """
+
+    pid: int
+    origin: str
+    verify: bool
+    proxy: str | None
+    max_connections: int | None
+    http_client: Any
+    http_async_client: Any
+
+
 class AuthKey(NamedTuple):
     """What identifies a configuration's credentials in one process.
 
@@ -108,26 +173,37 @@ class AuthKey(NamedTuple):
 
 
 class ClientKey(NamedTuple):
-    """Everything that decides which pooled client a call may use.
+    """Everything a call's client is made of: pool, credentials, request settings.
 
     Attributes:
-        auth: The credentials' identity (keys that differ only in the fields
-            below share one :class:`Credentials`).
-        timeout: Seconds to connect and for each silence.
-        verify: Whether TLS certificates are verified.
-        proxy: The proxy URL, or ``None`` for the environment's settings.
-        headers: Extra headers sent with every request, sorted.
-        http_client: The application's own ``requests.Session``, if any.
-        http_async_client: The application's own ``aiohttp.ClientSession``.
+        pool: The connection settings (keys with one pool key share one pool).
+        auth: The credentials' identity.
+        timeout: Seconds to connect and for each silence, applied per request.
+        headers: Extra headers sent with every request, sorted; per request.
     """
 
+    pool: PoolKey
     auth: AuthKey
     timeout: float
-    verify: bool
-    proxy: str | None
     headers: tuple[tuple[str, str], ...]
-    http_client: Any
-    http_async_client: Any
+
+
+class Counts(NamedTuple):
+    """How much state :data:`CLIENTS` holds (what the pool tests count).
+
+    Attributes:
+        pools: Pools in use (one per connection configuration).
+        idle_pools: Pools no model uses, still open (at most :data:`IDLE_POOLS`).
+        credentials: Credentials states (one per credentials identity in use).
+        models: Models bound to a client.
+        loop_sessions: Per-loop ``aiohttp`` sessions, over all open pools.
+    """
+
+    pools: int
+    idle_pools: int
+    credentials: int
+    models: int
+    loop_sessions: int
 
 
 class SetupFlight:
@@ -182,42 +258,85 @@ def _run_to_end(coro: Coroutine[Any, Any, Any]) -> None:
     coro.close()  # it wanted the loop after all; it is gone
 
 
-@dataclass
+_CLOSING: set[asyncio.Task[None]] = set()
+"""Tasks closing a dropped pool's session in a live loop (kept until done)."""
+
+
+def _close_in_loop(keeper: AsyncGenerator[None, None]) -> None:
+    """In the session's loop: close it (the keeper's ``finally``) as a task."""
+    task = asyncio.get_running_loop().create_task(keeper.aclose())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+@dataclass(eq=False)
 class _LoopSession:
     """The async path's pooled session in one event loop."""
 
+    loop: asyncio.AbstractEventLoop
     session: aiohttp.ClientSession
-    keeper: AsyncGenerator[None, None]
     sockets: weakref.WeakSet[socket.socket]
+    keeper: AsyncGenerator[None, None] = field(init=False)
 
     def reclaim(self) -> None:
-        """Close the session of a closed loop, and release its sockets."""
-        _run_to_end(self.keeper.aclose())
+        """Release the session of a closed loop: transports, sockets, session.
+
+        The loop can no longer run the callbacks that finish its transports,
+        so each transport of one of the session's sockets gets the one the
+        loop would have run (``_call_connection_lost``, asyncio's own), which
+        closes the socket and leaves nothing for the transport's finalizer to
+        warn about.
+        """
+        transports: Mapping[int, Any] = getattr(self.loop, "_transports", None) or {}
         for sock in list(self.sockets):
+            fd = sock.fileno()
+            lost = getattr(transports.get(fd), "_call_connection_lost", None)
+            if fd >= 0 and lost is not None:
+                with contextlib.suppress(Exception):  # its protocol's loop is gone
+                    lost(None)
             sock.close()
+        _run_to_end(self.keeper.aclose())
+
+    def dispose(self) -> None:
+        """Close the session whatever its loop's state (its pool is dropped)."""
+        if not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(_close_in_loop, self.keeper)
+            except RuntimeError:  # closed meanwhile
+                pass
+            else:
+                return
+        self.reclaim()
 
 
-class Client:
-    """One key's client state in one process."""
+async def _keeper(
+    session: aiohttp.ClientSession, forget: Callable[[], None]
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        forget()
+        await session.close()
 
-    def __init__(
-        self, key: ClientKey, credentials: Credentials, flight: SetupFlight
-    ) -> None:
-        """Create the state; no connection is opened yet.
+
+class Pool:
+    """One connection configuration's pooled HTTP clients in one process."""
+
+    def __init__(self, key: PoolKey) -> None:
+        """Create the pool; no connection is opened yet.
 
         Args:
-            key: The key this client serves.
-            credentials: The auth state for the key (shared by every key with
-                the same base URL and credentials settings).
-            flight: The setup flight of those credentials.
+            key: The connection settings it serves.
         """
         self.key = key
-        self.credentials = credentials
-        self.flight = flight
-        self.headers: Mapping[str, str] = dict(key.headers)
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
         self._loops: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
+
+    @property
+    def loop_sessions(self) -> int:
+        """How many per-loop sessions the pool holds."""
+        return len(self._loops)
 
     # -- the sync path -----------------------------------------------------
 
@@ -234,16 +353,25 @@ class Client:
             return session
         with self._lock:
             if self._session is None:
-                session = requests.Session()
-                # Cookies are the Credentials' business (one jar for both paths).
-                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                if self.key.proxy:
-                    session.proxies = {"http": self.key.proxy, "https": self.key.proxy}
-                self._session = session
+                self._session = self._open_sync()
             return self._session
+
+    def _open_sync(self) -> requests.Session:
+        session = requests.Session()
+        # Cookies are each Credentials' own, signed into every request: a
+        # pool shared by many credentials keeps none.
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        size = self.key.max_connections
+        adapter = HTTPAdapter(
+            pool_connections=4,
+            pool_maxsize=size or _KEPT_WHEN_UNLIMITED,
+            pool_block=size is not None,  # at most `size` at once, as on aiohttp
+        )
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if self.key.proxy:
+            session.proxies = {"http": self.key.proxy, "https": self.key.proxy}
+        return session
 
     # -- the async path ----------------------------------------------------
 
@@ -306,24 +434,31 @@ class Client:
             sockets.add(sock)
             return sock
 
-        key = self.key
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
-                limit=_POOL_SIZE, ssl=key.verify, socket_factory=make_socket
+                limit=self.key.max_connections or 0,
+                ssl=self.key.verify,
+                socket_factory=make_socket,
             ),
-            timeout=aiohttp.ClientTimeout(
-                total=None, connect=key.timeout, sock_read=key.timeout
-            ),
-            # Cookies are the Credentials' business (one jar for both paths).
+            # Every request brings its own timeout (the model's).
+            timeout=aiohttp.ClientTimeout(total=None),
+            # Cookies are each Credentials' own, signed into every request.
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=True,
             # No trust_env: it costs two thread hops per request (netrc and
             # proxy look-ups); the driver reads the proxy variables itself.
             trust_env=False,
         )
-        state = _LoopSession(session, _keeper(session), sockets)
+        state = _LoopSession(loop, session, sockets)
+        state.keeper = _keeper(session, lambda: self._forget(state))
         self._loops[loop] = state
         return state
+
+    def _forget(self, state: _LoopSession) -> None:
+        """Drop a session whose keeper is closing, so its loop is not kept."""
+        with self._lock:
+            if self._loops.get(state.loop) is state:
+                del self._loops[state.loop]
 
     def _sweep(self) -> list[_LoopSession]:
         """Take out the sessions of closed loops (call with the lock held)."""
@@ -332,6 +467,13 @@ class Client:
 
     # -- closing -----------------------------------------------------------
 
+    def reclaim_closed(self) -> None:
+        """Reclaim the sessions of closed loops (so no closed loop is kept)."""
+        with self._lock:
+            stale = self._sweep()
+        for state in stale:
+            state.reclaim()
+
     def close(self) -> None:
         """Close the sync session and reclaim the sessions of closed loops.
 
@@ -339,106 +481,282 @@ class Client:
         """
         with self._lock:
             session, self._session = self._session, None
-            stale = self._sweep()
         if session is not None:
             session.close()
-        for state in stale:
-            state.reclaim()
+        self.reclaim_closed()
 
     async def aclose(self) -> None:
         """:meth:`close`, and close the running loop's session."""
         self.close()
-        with self._lock:
-            state = self._loops.pop(asyncio.get_running_loop(), None)
+        state = self._loops.get(asyncio.get_running_loop())
         if state is not None:
             await state.keeper.aclose()
 
+    def dispose(self) -> None:
+        """Close everything: no model uses the pool any more.
 
-async def _keeper(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        await session.close()
+        Sessions of live loops are closed in their loops, the others at once.
+        """
+        with self._lock:
+            session, self._session = self._session, None
+            states = list(self._loops.values())
+            self._loops.clear()
+        if session is not None:
+            session.close()
+        for state in states:
+            state.dispose()
+
+
+class Client:
+    """One call's view of its state: a shared pool, shared credentials, settings."""
+
+    __slots__ = ("credentials", "flight", "headers", "key", "pool", "timeout")
+
+    def __init__(
+        self, key: ClientKey, pool: Pool, credentials: Credentials, flight: SetupFlight
+    ) -> None:
+        """Bundle the pieces; nothing is opened.
+
+        Args:
+            key: The key this client serves.
+            pool: The pool of ``key.pool``.
+            credentials: The auth state of ``key.auth``.
+            flight: The setup flight of those credentials.
+        """
+        self.key = key
+        self.pool = pool
+        self.credentials = credentials
+        self.flight = flight
+        self.timeout = key.timeout
+        self.headers: Mapping[str, str] = dict(key.headers)
+
+    def close(self) -> None:
+        """Close the pool's sync session (see :meth:`Pool.close`)."""
+        self.pool.close()
+
+    async def aclose(self) -> None:
+        """Close the pool's sync session and the running loop's session."""
+        await self.pool.aclose()
+
+
+class _Entry:
+    """A shared thing (pool or credentials) and how many models use it."""
+
+    __slots__ = ("users", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.users = 0
+
+
+@dataclass(eq=False)
+class _Binding:
+    """A model's current client; released when the model goes or rebinds."""
+
+    uid: int
+    client: Client
+    pool: _Entry
+    auth: _Entry
+    ref: weakref.ref[Any] | None = None
+    released: bool = False
 
 
 class Clients:
-    """The owner of every :class:`Client` of the process."""
+    """The owner of every pool and credentials state of the process."""
 
     def __init__(self) -> None:
         """Start empty."""
         self._lock = threading.Lock()
-        self._clients: dict[ClientKey, Client] = {}
-        self._auth: dict[AuthKey, tuple[Credentials, SetupFlight]] = {}
+        self._pools: dict[PoolKey, _Entry] = {}
+        self._idle: OrderedDict[PoolKey, _Entry] = OrderedDict()
+        self._auth: dict[AuthKey, _Entry] = {}
+        self._bindings: dict[int, _Binding] = {}
+        self._dead: deque[_Binding] = deque()
 
-    def get(self, key: ClientKey, code: str | None) -> Client:
-        """Return the client for a key, creating it on first use.
+    def get(self, key: ClientKey, code: str | None, user: object) -> Client:
+        """Return the client of a key for a model, binding the model to it.
 
-        Keys that differ only in connection settings (timeout, TLS, proxy,
-        headers) share one :class:`Credentials` and its setup flight, so an
-        acquired code or a session cookie is got once per configuration.
+        The model keeps the pool and the credentials of its key in use until
+        it is collected or asks with another key.
 
         Args:
-            key: The caller's key (its ``pid`` is the current process).
+            key: The caller's key (its pids are the current process).
             code: The given auth code (its digest is in the key).
+            user: The model asking (held weakly).
 
         Returns:
             The client.
         """
-        client = self._clients.get(key)
-        if client is not None:
-            return client
+        if self._dead:
+            self._reap()
+        binding = self._bindings.get(id(user))
+        if (
+            binding is not None
+            and binding.client.key == key
+            and binding.ref is not None
+            and binding.ref() is user
+        ):
+            return binding.client
         with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                ident = key.auth
-                auth = self._auth.get(ident)
-                if auth is None:
-                    credentials = Credentials(
-                        ident.base_url,
-                        code,
-                        acquire=ident.acquire,
-                        login=ident.login,
-                        body_format=ident.body_format,
-                    )
-                    auth = self._auth[ident] = (credentials, SetupFlight())
-                client = self._clients[key] = Client(key, *auth)
-            return client
+            binding = self._bind(key, code, user)
+            idle, unused = self._reap_locked()
+        self._retire(idle, unused)
+        return binding.client
 
-    def pop(self, key: ClientKey) -> Client | None:
-        """Forget a key's client (the caller closes it).
+    def _bind(self, key: ClientKey, code: str | None, user: object) -> _Binding:
+        """Bind a model to the client of a key (call with the lock held)."""
+        uid = id(user)
+        old = self._bindings.get(uid)
+        if old is not None and old.ref is not None and old.ref() is user:
+            if old.client.key == key:
+                return old  # another thread bound it meanwhile
+            self._dead.append(old)  # the model moved to another key
+        pool = self._pools.get(key.pool)
+        if pool is None:
+            pool = self._idle.pop(key.pool, None) or _Entry(Pool(key.pool))
+            self._pools[key.pool] = pool
+        auth = self._auth.get(key.auth)
+        if auth is None:
+            ident = key.auth
+            credentials = Credentials(
+                ident.base_url,
+                code,
+                acquire=ident.acquire,
+                login=ident.login,
+                body_format=ident.body_format,
+            )
+            auth = self._auth[key.auth] = _Entry((credentials, SetupFlight()))
+        binding = self._bindings[uid] = self._attach(uid, key, pool, auth, user)
+        return binding
 
-        Args:
-            key: The key.
+    def _attach(
+        self, uid: int, key: ClientKey, pool: _Entry, auth: _Entry, user: object
+    ) -> _Binding:
+        """Make a binding of a model to shared entries, counting it as a user."""
+        pool.users += 1
+        auth.users += 1
+        binding = _Binding(uid, Client(key, pool.value, *auth.value), pool, auth)
+        binding.ref = weakref.ref(user, lambda _: self._died(binding))
+        return binding
+
+    def _died(self, binding: _Binding) -> None:
+        """A bound model was collected (any thread, any moment): release it."""
+        self._dead.append(binding)
+        self._reap()
+
+    def _reap(self) -> None:
+        """Release dead bindings now if the lock is free, else leave them queued.
+
+        Never waits: it may run from the collector inside a locked section.
+        """
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            idle, unused = self._reap_locked()
+        finally:
+            self._lock.release()
+        self._retire(idle, unused)
+
+    def _reap_locked(self) -> tuple[list[Pool], list[Pool]]:
+        """Release queued bindings (lock held).
 
         Returns:
-            The client, if there was one.
+            The pools that went idle, and the idle pools to close.
         """
+        idle: list[Pool] = []
+        unused: list[Pool] = []
+        while self._dead:
+            binding = self._dead.popleft()
+            if binding.released:
+                continue
+            binding.released = True
+            if self._bindings.get(binding.uid) is binding:
+                del self._bindings[binding.uid]
+            key = binding.client.key
+            binding.auth.users -= 1
+            if binding.auth.users == 0 and self._auth.get(key.auth) is binding.auth:
+                del self._auth[key.auth]
+            binding.pool.users -= 1
+            if binding.pool.users == 0 and self._pools.get(key.pool) is binding.pool:
+                del self._pools[key.pool]
+                self._idle[key.pool] = binding.pool
+                idle.append(binding.pool.value)
+        while len(self._idle) > IDLE_POOLS:
+            unused.append(self._idle.popitem(last=False)[1].value)
+        return idle, unused
+
+    @staticmethod
+    def _retire(idle: list[Pool], unused: list[Pool]) -> None:
+        """Let idle pools keep no closed loop; close the pools past the cap."""
+        for pool in idle:
+            pool.reclaim_closed()
+        for pool in unused:
+            pool.dispose()
+
+    def counts(self) -> Counts:
+        """Count the state held now (after releasing collected models' state).
+
+        Returns:
+            The counts.
+        """
+        self._reap()
         with self._lock:
-            return self._clients.pop(key, None)
+            pools = [e.value for e in (*self._pools.values(), *self._idle.values())]
+            return Counts(
+                pools=len(self._pools),
+                idle_pools=len(self._idle),
+                credentials=len(self._auth),
+                models=len(self._bindings),
+                loop_sessions=sum(pool.loop_sessions for pool in pools),
+            )
 
     def close_all(self) -> None:
-        """Close every client's sync pool and reclaim closed loops' sessions.
+        """Close every pool's sync session and reclaim closed loops' sessions.
 
         Run at interpreter exit, so no session is left open then.
         """
         with self._lock:
-            clients = list(self._clients.values())
-        for client in clients:
-            client.close()
+            pools = [e.value for e in (*self._pools.values(), *self._idle.values())]
+        for pool in pools:
+            pool.close()
 
     def after_fork_in_child(self) -> None:
-        """Drop the parent's pools in a forked child; keep each key's credentials.
+        """Give the child empty twins of the pools; keep each key's credentials.
 
-        The parent's connections stay the parent's: the child opens its own.
+        Every model keeps its binding, re-keyed to the child's process id, so
+        it finds its credentials (acquired code, cookies) and opens its own
+        connections. The parent's connections stay the parent's.
         """
         self._lock = threading.Lock()  # the parent's may have been held
         pid = os.getpid()
-        inherited = self._auth
-        self._auth = {
-            auth_key._replace(pid=pid): (credentials.forked(), SetupFlight())
-            for auth_key, (credentials, _) in inherited.items()
-        }
-        self._clients = {}
+        pools: dict[int, _Entry] = {}
+        auths: dict[int, _Entry] = {}
+        self._pools, self._auth, self._idle = {}, {}, OrderedDict()
+        self._dead.clear()
+        for binding in list(self._bindings.values()):
+            user = binding.ref() if binding.ref is not None else None
+            if user is None or binding.released:
+                del self._bindings[binding.uid]
+                continue
+            old = binding.client.key
+            key = old._replace(
+                pool=old.pool._replace(pid=pid), auth=old.auth._replace(pid=pid)
+            )
+            pool = pools.get(id(binding.pool))
+            if pool is None:
+                pool = pools[id(binding.pool)] = _Entry(Pool(key.pool))
+                self._pools[key.pool] = pool
+            auth = auths.get(id(binding.auth))
+            if auth is None:
+                credentials, _ = binding.auth.value
+                auth = auths[id(binding.auth)] = _Entry(
+                    (credentials.forked(), SetupFlight())
+                )
+                self._auth[key.auth] = auth
+            binding.released = True  # the parent's binding: its callback is moot
+            self._bindings[binding.uid] = self._attach(
+                binding.uid, key, pool, auth, user
+            )
 
 
 CLIENTS = Clients()

@@ -2,8 +2,10 @@
 
 An exchange (:mod:`langchain_liaobots.wire.exchange`) holds every decision of a
 call; a driver only performs its commands with one HTTP library, over the
-pooled sessions of a :class:`~langchain_liaobots.transport.clients.Client`,
-and maps that library's exceptions to one neutral
+pooled sessions of a :class:`~langchain_liaobots.transport.clients.Client`'s
+pool (shared by every model with the same connection settings), applying the
+client's request settings (timeout, extra headers) to each request, and maps
+that library's exceptions to one neutral
 :class:`~langchain_liaobots.wire.exchange.Failure` (:func:`failure_of`):
 
 * :class:`SyncDriver` speaks ``requests``; the body is read with
@@ -208,15 +210,15 @@ class SyncDriver(_Driver):
         if isinstance(cmd, Send):
             self._drop()
             request = cmd.request
-            timeout = client.key.timeout
-            self._resp = resp = client.session().post(
+            timeout = client.timeout
+            self._resp = resp = client.pool.session().post(
                 request.url,
                 data=request.body,
                 headers={**request.headers, **client.headers},
                 stream=True,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
-                verify=client.key.verify,
+                verify=client.pool.key.verify,
             )
             raw = resp.raw
             # Chunked bodies chunk by chunk (the cheapest way urllib3 has); any
@@ -257,7 +259,7 @@ class AsyncDriver(_Driver):
 
         super().__init__(client)
         self._errors = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
-        timeout = client.key.timeout
+        timeout = client.timeout
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=timeout, sock_read=timeout
         )
@@ -304,15 +306,16 @@ class AsyncDriver(_Driver):
         if isinstance(cmd, Send):
             self._drop()
             request = cmd.request
-            session = await client.asession()
-            own = client.key.http_async_client is not None  # its own proxy rules
+            pool = client.pool
+            session = await pool.asession()
+            own = pool.key.http_async_client is not None  # its own proxy rules
             self._resp = resp = await session.post(
                 request.url,
                 data=request.body,
                 headers={**request.headers, **client.headers},
                 allow_redirects=False,
                 timeout=self._timeout,
-                proxy=None if own else client.proxy_for(request.url),
+                proxy=None if own else pool.proxy_for(request.url),
             )
             return Head(
                 resp.status, resp.headers, resp.headers.getall("set-cookie", ())
