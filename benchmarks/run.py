@@ -49,8 +49,8 @@ from benchmarks import (
     fig_cpu,
     fig_imports,
     fig_latency,
-    fig_prepare,
     fig_pool,
+    fig_prepare,
 )
 from benchmarks.common import BENCH_DIR, Figure, machine_info, say, serve, table
 from benchmarks.peers import PROMPT, make_liaobots, openai_available
