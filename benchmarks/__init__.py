@@ -8,8 +8,8 @@ figures of issues 5 and 15 side by side in one client process and writes
 
 Layout: :mod:`benchmarks.targets` is the one table of the figures and their
 targets; ``fig_cpu``, ``fig_burst``, ``fig_concurrency``, ``fig_latency``,
-``fig_imports``, ``fig_capacity``, ``fig_prepare`` and ``fig_pool`` measure and
-print one figure each;
+``fig_imports``, ``fig_capacity``, ``fig_prepare``, ``fig_pool`` and
+``fig_replies`` measure and print one figure each;
 :mod:`benchmarks.rounds` holds the measuring loops they share,
 :mod:`benchmarks.common` the labels, statistics, tables and the server process,
 :mod:`benchmarks.sizes` the full and smoke sizes, :mod:`benchmarks.peers` the

@@ -1,4 +1,4 @@
-"""The figures of issues 5 and 15, measured side by side in one run (``make bench``).
+"""The figures of issues 5, 14 and 15, side by side in one run (``make bench``).
 
 Data flow: :func:`main` starts :mod:`benchmarks.servers` in a separate process
 (the package's ``LiaobotsEmulator`` and an OpenAI-compatible endpoint per
@@ -16,10 +16,12 @@ module each):
    in a fresh interpreter;
 6. the local server's capacity: streams held at once with zero errors;
 7. preparing a long conversation's request (10 to 8,000 messages) against
-   ``ChatOpenAI._get_request_payload`` (issue 15; no server).
+   ``ChatOpenAI._get_request_payload`` (issue 15; no server);
 8. 1,024 concurrent ``astream`` calls against the raw aiohttp loop inside
    langchain-core: wall time and memory per stream (each round in a fresh
-   interpreter).
+   interpreter);
+9. how runs end over the emulator's catalogue of imperfect-model replies
+   (issue 14; an in-process emulator per run).
 
 It prints medians (over rounds) and ratios, writes ``results.json`` and, when
 matplotlib is installed, ``results.png``. ``--smoke`` shrinks every size so the
@@ -51,6 +53,7 @@ from benchmarks import (
     fig_latency,
     fig_pool,
     fig_prepare,
+    fig_replies,
 )
 from benchmarks.common import BENCH_DIR, Figure, machine_info, say, serve, table
 from benchmarks.peers import PROMPT, make_liaobots, openai_available
@@ -67,6 +70,7 @@ FIGURES: tuple[Figure, ...] = (
     fig_capacity.FIGURE,
     fig_prepare.FIGURE,
     fig_pool.FIGURE,
+    fig_replies.FIGURE,
 )
 """Every figure, in the order they run and print."""
 

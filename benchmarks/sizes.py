@@ -40,6 +40,7 @@ class Sizes:
         pool_pieces: Pieces per stream for figure 8.
         pool_pace: Seconds between those pieces (after ``ttfb``).
         pool_rounds: Fresh interpreters per peer for figure 8.
+        replies_cases: Cases of figure 9 (``None``: all).
     """
 
     name: str
@@ -69,6 +70,7 @@ class Sizes:
     pool_pieces: int
     pool_pace: float
     pool_rounds: int
+    replies_cases: int | None
 
 
 FULL = Sizes(
@@ -99,6 +101,7 @@ FULL = Sizes(
     pool_pieces=50,
     pool_pace=0.01,
     pool_rounds=5,
+    replies_cases=None,
 )
 
 SMOKE = Sizes(
@@ -129,4 +132,5 @@ SMOKE = Sizes(
     pool_pieces=5,
     pool_pace=0.005,
     pool_rounds=1,
+    replies_cases=6,
 )

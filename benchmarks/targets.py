@@ -25,6 +25,7 @@ __all__ = [
     "POOL_MEM_VS_RAW",
     "POOL_WALL_VS_RAW",
     "PREPARE_VS_OPENAI",
+    "REPLIES_PER_STEP",
     "TARGETS",
     "Target",
     "target",
@@ -46,6 +47,8 @@ CAPACITY_STREAMS = 256
 """Figure 6: concurrent streams the local server holds with zero errors, at least."""
 PREPARE_VS_OPENAI = 1.0
 """Figure 7: preparing the longest conversation's request / ChatOpenAI's, at most."""
+REPLIES_PER_STEP = 2
+"""Figure 9: model requests per agent step, at most (``parse_retries + 1``)."""
 POOL_WALL_VS_RAW = 1.1
 """Figure 8: wall time of 1,024 concurrent streams / the raw loop inside core's."""
 POOL_MEM_VS_RAW = 1.1
@@ -59,7 +62,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"8"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"9"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -153,6 +156,15 @@ TARGETS: tuple[Target, ...] = (
         lambda s, _: (
             s["ratio_vs_composed"] <= POOL_WALL_VS_RAW
             and s["mem_ratio_vs_composed"] <= POOL_MEM_VS_RAW
+        ),
+    ),
+    Target(
+        "9",
+        "imperfect-model replies",
+        "how runs end over the catalogue of reply shapes",
+        f"0 empty, 0 other, <={REPLIES_PER_STEP} requests/step",
+        lambda s, _: (
+            s["empty"] == 0 and s["wrong"] == 0 and s["per_step"] <= REPLIES_PER_STEP
         ),
     ),
 )

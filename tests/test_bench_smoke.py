@@ -17,6 +17,7 @@ FIGURES = (
     "6 server capacity",
     "7 prepare 100 messages",
     "x astream, pool (s)",
+    "9 imperfect-model replies",
 )
 
 
@@ -30,7 +31,18 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for section in ("[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "Summary"):
+    for section in (
+        "[1]",
+        "[2]",
+        "[3]",
+        "[4]",
+        "[5]",
+        "[6]",
+        "[7]",
+        "[8]",
+        "[9]",
+        "Summary",
+    ):
         assert section in proc.stdout
     for figure in FIGURES:
         assert figure in proc.stdout

@@ -31,6 +31,7 @@ is logged in :attr:`LiaobotsEmulator.requests`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import ssl
@@ -419,25 +420,29 @@ class LiaobotsEmulator(BackgroundServer):
                 if i and pace:
                     await asyncio.sleep(pace)
                 await out.write(pieces[i])
-        except (ConnectionResetError, asyncio.CancelledError):
+        except asyncio.CancelledError:
             self.answers_abandoned += 1  # the client closed the connection
             raise
+        except ConnectionResetError:  # the client closed the connection: no error
+            self.answers_abandoned += 1
+            return out.response
         if isinstance(fault, Cut):
             return self._drop(request, out.response)
-        if isinstance(fault, SseError):
-            error = {
-                "error": True,
-                "res_status": fault.status,
-                "message": fault.message,
-            }
-            await out.write(encode_sse(error))
-        elif fault is not None and fault.done and sse:
-            await out.write(encode_sse(None))
         if not isinstance(fault, SseError):
             # Counted before the end is sent, so a client that has seen the end
             # of the answer also sees the count.
             self.answers_completed += 1
-        await out.finish()
+        with contextlib.suppress(ConnectionResetError):  # gone after the answer
+            if isinstance(fault, SseError):
+                error = {
+                    "error": True,
+                    "res_status": fault.status,
+                    "message": fault.message,
+                }
+                await out.write(encode_sse(error))
+            elif fault is not None and fault.done and sse:
+                await out.write(encode_sse(None))
+            await out.finish()
         return out.response
 
     def _app(self) -> web.Application:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain.agents import create_agent
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
@@ -322,3 +323,55 @@ def reply_table() -> str:
         ]
         rows.append(f"| {' | '.join(cells)} |")
     return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How one run of a case ended.
+
+    Attributes:
+        end: ``"right"`` (the outcome the scenario gives for the mistake:
+            the mistake-free result, or prose where prose is allowed),
+            ``"typed error"`` (an ``OutputParserException``, such as
+            ``LiaobotsReplyError``), ``"empty"`` (an answer with no text and
+            no call) or ``"wrong"`` (anything else).
+        requests: Chat requests the run made.
+        per_step: The most requests per model step (agents: requests over
+            the assistant turns of the final state).
+    """
+
+    end: Literal["right", "typed error", "empty", "wrong"]
+    requests: int
+    per_step: float
+
+
+def run_case(label: str, name: str, persist: bool) -> CaseResult:
+    """Run one case on the sync path against an emulator making the mistake."""
+    scenario = SCENARIOS[label]
+    expected, _ = baseline(label)
+    outcome = scenario.outcome(name, persist)
+    with LiaobotsEmulator(mistakes=[name], persist=persist) as server:
+        llm = ChatLiaobots(
+            base_url=server.base_url, auth="k", model=scenario.model, timeout=10
+        )
+        try:
+            result = scenario.run(llm)
+        except OutputParserException:
+            return CaseResult("typed error", chats(server), chats(server))
+        except AssertionError as err:
+            end: Literal["empty", "wrong"] = (
+                "empty" if "an empty answer" in str(err) else "wrong"
+            )
+            return CaseResult(end, chats(server), chats(server))
+        requests = chats(server)
+    steps = 1
+    if scenario.agent:
+        result, steps = result
+        expected = expected[0]
+    right = (
+        (outcome == "same" and result == expected)
+        or (outcome == "recovers" and (expected in result or result == expected))
+        or (outcome == "answer" and isinstance(result, str) and bool(result.strip()))
+        or (outcome == "other_call" and isinstance(result, list) and len(result) == 1)
+    )
+    return CaseResult("right" if right else "wrong", requests, requests / steps)
