@@ -2,7 +2,7 @@
 
 ``ChatLiaobots`` turns LangChain messages into Liaobots requests and streams the
 answers back as ``AIMessageChunk``s. The local Liaobots-compatible server lives
-in :mod:`langchain_liaobots.emulator` (imported on its own, so that plain users
+in `langchain_liaobots.emulator` (imported on its own, so that plain users
 never load the server).
 """
 

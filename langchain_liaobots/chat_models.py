@@ -1,19 +1,21 @@
 """ChatLiaobots: LangChain messages in, streamed ``AIMessageChunk``s out.
 
-The data flow of one call::
+The data flow of one call:
 
-    messages ──prompt.prompting.plan_call──▶ + tool / JSON-answer instructions
-             ──prompt.messages.to_wire──▶ prompt + wire messages
-             ──wire.request.check_limits, build_request──▶ Request (not sent)
-             ──wire.exchange.chat──▶ the call's commands (sans-I/O)
-             ──transport.drivers──▶ performed over the pooled client that
-                                    transport.clients owns for these settings
-             ──▶ text pieces as they arrive
-             ──wire.tokens.ReplyBudget──▶ the part within max_tokens (then
-                                    stop reading)
-             ──prompt.reply.ReplyParser──▶ ChatGenerationChunks (text, tool
-                                    calls) … and a final chunk_position="last"
-                                    carrying the estimated usage_metadata
+```text
+messages ──prompt.prompting.plan_call──▶ + tool / JSON-answer instructions
+         ──prompt.messages.to_wire──▶ prompt + wire messages
+         ──wire.request.check_limits, build_request──▶ Request (not sent)
+         ──wire.exchange.chat──▶ the call's commands (sans-I/O)
+         ──transport.drivers──▶ performed over the pooled client that
+                                transport.clients owns for these settings
+         ──▶ text pieces as they arrive
+         ──wire.tokens.ReplyBudget──▶ the part within max_tokens (then
+                                stop reading)
+         ──prompt.reply.ReplyParser──▶ ChatGenerationChunks (text, tool
+                                calls) … and a final chunk_position="last"
+                                carrying the estimated usage_metadata
+```
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
 share one path; ``_astream`` is native asyncio over the same exchange.
@@ -123,7 +125,7 @@ UNSENT_PARAMS = (
 """Fields other chat models have, accepted but not sent: the protocol has no slot.
 
 Set on the model or passed per call, they warn with
-:class:`~langchain_liaobots.errors.LiaobotsUnsupportedParameterWarning`."""
+`LiaobotsUnsupportedParameterWarning`."""
 
 
 def _warn_unsent(params: dict[str, Any]) -> None:
@@ -144,73 +146,78 @@ class ChatLiaobots(BaseChatModel):
     """Chat model for the Liaobots chat service.
 
     Setup:
-        Install ``langchain-liaobots`` and set the auth code::
+        Install ``langchain-liaobots`` and set the auth code:
 
-            pip install langchain-liaobots
-            export LIAOBOTS_AUTH_CODE="your-code"
+        ```text
+        pip install langchain-liaobots
+        export LIAOBOTS_AUTH_CODE="your-code"
+        ```
 
         Without the service, run the bundled local server
         (``python -m langchain_liaobots.emulator``) and point ``base_url`` at it.
 
     Key init args:
-        model: The registry id (alias ``model_name``), e.g. ``"gpt-4"``; an
-            unknown id is a ``ValueError`` at construction.
-        auth: The auth code (alias ``api_key``); env ``LIAOBOTS_AUTH_CODE``.
-        base_url: The service URL; env ``LIAOBOTS_BASE_URL``.
-        timeout: Seconds to connect and for each silence while reading.
-        max_retries: Retries for failures before the answer starts.
-        max_tokens: Stop reading the answer after about this many tokens.
-        stream_usage: Put the estimated usage on the last streamed chunk.
-        parse_retries: Repair turns for a reply that breaks the call's rule.
-        verify_tls: Verify TLS certificates (default; turning it off warns).
-        acquire_auth_code: Opt in to getting a code from the service.
-        session_login: Opt in to the session-cookie login.
-        body_format: ``"2023"`` (specified) or ``"2025"`` request bodies.
+        - `model`: The registry id (alias ``model_name``), e.g. ``"gpt-4"``; an
+          unknown id is a ``ValueError`` at construction.
+        - `auth`: The auth code (alias ``api_key``); env ``LIAOBOTS_AUTH_CODE``.
+        - `base_url`: The service URL; env ``LIAOBOTS_BASE_URL``.
+        - `timeout`: Seconds to connect and for each silence while reading.
+        - `max_retries`: Retries for failures before the answer starts.
+        - `max_tokens`: Stop reading the answer after about this many tokens.
+        - `stream_usage`: Put the estimated usage on the last streamed chunk.
+        - `parse_retries`: Repair turns for a reply that breaks the call's rule.
+        - `verify_tls`: Verify TLS certificates (default; turning it off warns).
+        - `acquire_auth_code`: Opt in to getting a code from the service.
+        - `session_login`: Opt in to the session-cookie login.
+        - `body_format`: ``"2023"`` (specified) or ``"2025"`` request bodies.
+        - `max_connections`: The connection pool's size (default 1,024).
+
+        Every field, with its default, is listed below.
 
     Instantiate:
-        .. code-block:: python
+        ```python
+        from langchain_liaobots import ChatLiaobots
 
-            from langchain_liaobots import ChatLiaobots
-
-            llm = ChatLiaobots(model="gpt-4", timeout=30)
+        llm = ChatLiaobots(model="gpt-4", timeout=30)
+        ```
 
     Invoke:
-        .. code-block:: python
-
-            llm.invoke("Hello")  # AIMessage(content="...")
+        ```python
+        llm.invoke("Hello")  # AIMessage(content="...")
+        ```
 
     Stream:
-        .. code-block:: python
-
-            for chunk in llm.stream("Hello"):
-                print(chunk.text, end="", flush=True)
+        ```python
+        for chunk in llm.stream("Hello"):
+            print(chunk.text, end="", flush=True)
+        ```
 
     Async:
-        .. code-block:: python
-
-            await llm.ainvoke("Hello")
-            async for chunk in llm.astream("Hello"):
-                ...
+        ```python
+        await llm.ainvoke("Hello")
+        async for chunk in llm.astream("Hello"):
+            ...
+        ```
 
     Tool calling:
         Prompt-based (Liaobots has no native tool calling): the tools and a
         JSON reply format go into the system prompt, and the reply is parsed
         back into ``tool_calls``. Plain-text answers still stream as they arrive.
 
-        .. code-block:: python
-
-            from langchain_core.tools import tool
-
-
-            @tool(description="Get the weather in a city.")
-            def get_weather(city: str) -> str:
-                return "Sunny"
+        ```python
+        from langchain_core.tools import tool
 
 
-            msg = llm.bind_tools([get_weather]).invoke("Weather in 'Paris'?")
-            msg.tool_calls
-            # [{"name": "get_weather", "args": {"city": "Paris"},
-            #   "id": "call_…", "type": "tool_call"}]
+        @tool(description="Get the weather in a city.")
+        def get_weather(city: str) -> str:
+            return "Sunny"
+
+
+        msg = llm.bind_tools([get_weather]).invoke("Weather in 'Paris'?")
+        msg.tool_calls
+        # [{"name": "get_weather", "args": {"city": "Paris"},
+        #   "id": "call_…", "type": "tool_call"}]
+        ```
 
         ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"`` /
         ``"required"`` / ``True``, or a tool name to force that tool. A forced
@@ -218,18 +225,18 @@ class ChatLiaobots(BaseChatModel):
         turns, then raises ``LiaobotsReplyError``.
 
     Structured output:
-        .. code-block:: python
-
-            from pydantic import BaseModel
-
-
-            class City(BaseModel):
-                name: str
-                population: int
+        ```python
+        from pydantic import BaseModel
 
 
-            llm.with_structured_output(City).invoke("'Paris' has 2102650 people")
-            # City(name="Paris", population=2102650)
+        class City(BaseModel):
+            name: str
+            population: int
+
+
+        llm.with_structured_output(City).invoke("'Paris' has 2102650 people")
+        # City(name="Paris", population=2102650)
+        ```
 
         ``method="json_schema"`` (default; the schema is sent),
         ``"json_mode"`` (JSON only; describe the keys in the prompt) or
@@ -243,10 +250,10 @@ class ChatLiaobots(BaseChatModel):
         prompt and messages really sent, tool and JSON instructions included;
         the reply as the assistant turn it becomes):
 
-        .. code-block:: python
-
-            llm.invoke("Hello").usage_metadata
-            # {"input_tokens": 36, "output_tokens": 7, "total_tokens": 43}
+        ```python
+        llm.invoke("Hello").usage_metadata
+        # {"input_tokens": 36, "output_tokens": 7, "total_tokens": 43}
+        ```
 
         Streams carry it once, on the last chunk (``stream_usage=False``
         leaves it off). ``llm.get_num_tokens_from_messages(messages, tools)``
@@ -301,7 +308,7 @@ class ChatLiaobots(BaseChatModel):
 
     temperature: float | None = None
     """Accepted and reported in traces, never sent: the protocol has no slot for
-    it (setting it warns once, with :class:`LiaobotsUnsupportedParameterWarning`)."""
+    it (setting it warns once, with `LiaobotsUnsupportedParameterWarning`)."""
 
     top_p: float | None = None
     """Accepted, never sent (warns once, like ``temperature``)."""
@@ -336,7 +343,7 @@ class ChatLiaobots(BaseChatModel):
     for a bound ``response_format``) and, in ``with_structured_output``, for a
     reply that does not parse or validate: the model is shown its reply and
     what was wrong, and asked again. After the last, the call raises
-    :class:`~langchain_liaobots.errors.LiaobotsReplyError` (an
+    `LiaobotsReplyError` (an
     ``OutputParserException``); ``0`` raises at the first such reply. Also a
     per-call kwarg."""
 
@@ -477,7 +484,7 @@ class ChatLiaobots(BaseChatModel):
         """``dumpd``/``dumps`` write the model; ``loads`` needs it allowed.
 
         The auth code is written as a secret reference (see
-        :attr:`lc_secrets`); ``http_client`` and ``http_async_client`` are left
+        `lc_secrets`); ``http_client`` and ``http_async_client`` are left
         out. Load with ``valid_namespaces=["langchain_liaobots"]`` and
         ``allowed_objects=[ChatLiaobots]`` (see docs/configuration.md).
 
@@ -908,14 +915,14 @@ class ChatLiaobots(BaseChatModel):
 
         Raises:
             LiaobotsError: A typed error; "Too many requests" is a
-                :class:`~langchain_liaobots.errors.LiaobotsRateLimitError`.
+                `LiaobotsRateLimitError`.
         """
         client = self._client()
         (state,) = SyncDriver(client).run(self._account_exchange(client))
         return state  # type: ignore[no-any-return]
 
     async def aaccount(self) -> AccountState:
-        """Async :meth:`account`.
+        """Async `account`.
 
         Returns:
             The account state.
@@ -946,7 +953,7 @@ class ChatLiaobots(BaseChatModel):
         return specs  # type: ignore[no-any-return]
 
     async def adiscover_models(self) -> list[ModelSpec]:
-        """Async :meth:`discover_models`.
+        """Async `discover_models`.
 
         Returns:
             The registered entries, in the service's order.
@@ -989,7 +996,7 @@ class ChatLiaobots(BaseChatModel):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close the pools (see :meth:`close`)."""
+        """Close the pools (see `close`)."""
         self.close()
 
     async def __aenter__(self) -> Self:
@@ -1002,7 +1009,7 @@ class ChatLiaobots(BaseChatModel):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close the pools (see :meth:`aclose`)."""
+        """Close the pools (see `aclose`)."""
         await self.aclose()
 
 

@@ -1,18 +1,18 @@
 """Typed errors: a failed Liaobots exchange in, a ``langchain_core`` exception out.
 
 Every error the package raises for a failed exchange is a
-:class:`LiaobotsError` *and* the matching ``langchain_core.exceptions.Model*Error``,
+`LiaobotsError` *and* the matching ``langchain_core.exceptions.Model*Error``,
 so agent retry logic can read ``is_retryable`` and callers can catch either.
 Each carries the HTTP ``status_code`` (when there was one) and ``partial_text``:
 the answer text received before the failure, so nothing is lost.
 
-:func:`error_for_status` is the one place that maps a status and body to a type;
+`error_for_status` is the one place that maps a status and body to a type;
 it is pure (bytes and ints in, an exception object out). It never sees the auth
 code: the exchange passes the body through
-:meth:`~langchain_liaobots.wire.auth.Credentials.scrub_text` first, in case the
-service echoed the code. :class:`LiaobotsSecurityWarning` is the warning category
+`scrub_text` first, in case the
+service echoed the code. `LiaobotsSecurityWarning` is the warning category
 of risky settings (TLS verification off, the code over plain ``http``);
-:class:`LiaobotsUnsupportedParameterWarning` that of sampling parameters the
+`LiaobotsUnsupportedParameterWarning` that of sampling parameters the
 protocol cannot carry.
 
 The hierarchy (each also the ``langchain_core.exceptions`` class after the

@@ -5,7 +5,7 @@ Liaobots identifies a model by sending its whole registry entry
 ``provider`` on later entries) in every request. This module holds those
 entries, lets users register their own, and answers "which entry is this id?"
 with a clear error for an unknown id. ``maxLength`` is a budget in characters of
-input and ``tokenLimit`` a budget in tokens; :mod:`langchain_liaobots.wire.request`
+input and ``tokenLimit`` a budget in tokens; `langchain_liaobots.wire.request`
 checks requests against both before anything is sent. A limit of ``0`` (as the
 2025 model lists sent) means the limit is unknown, and is not checked.
 
@@ -13,7 +13,7 @@ Each entry also declares what the model can do through this package (prompt-base
 tool calling, ``tool_choice``, native structured output); ``ChatLiaobots.profile``
 reports it. Those flags never travel on the wire.
 
-:func:`register_discovered` takes the JSON array ``POST /api/models`` answers
+`register_discovered` takes the JSON array ``POST /api/models`` answers
 (model discovery; the I/O is the transports') and registers its entries.
 """
 
@@ -134,7 +134,7 @@ def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
     """Add or replace a registry entry so ``ChatLiaobots(model=id)`` accepts it.
 
     Args:
-        spec: A :class:`ModelSpec`, or a wire-shaped dict such as
+        spec: A `ModelSpec`, or a wire-shaped dict such as
             ``{"id": "my-model", "name": "Mine", "maxLength": 9000,
             "tokenLimit": 3000}`` (``0`` for a limit that is not known; the
             capability flags ``tool_calling``, ``tool_choice`` and

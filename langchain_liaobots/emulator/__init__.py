@@ -2,8 +2,8 @@
 
 ``LiaobotsEmulator`` serves the Liaobots endpoints over real HTTP on 127.0.0.1;
 ``python -m langchain_liaobots.emulator --port N`` runs it from a shell. The
-behaviours of :mod:`~langchain_liaobots.emulator.faults` script its failures,
-one request at a time; those of :mod:`~langchain_liaobots.emulator.mistakes`
+behaviours of `faults` script its failures,
+one request at a time; those of `mistakes`
 (``LiaobotsEmulator(mistakes=...)``) make its answers those of an imperfect
 model. ``real_or_emulated`` picks the real service when
 ``LIAOBOTS_AUTH_CODE`` is set, else an embedded emulator.

@@ -1,15 +1,17 @@
 """Command line of the local server: options in, a running server until Ctrl-C.
 
-Example::
+Example:
+```text
+python -m langchain_liaobots.emulator --port 8765 --pace 0.02
+LIAOBOTS_BASE_URL=http://127.0.0.1:8765 LIAOBOTS_AUTH_CODE=dev python app.py
 
-    python -m langchain_liaobots.emulator --port 8765 --pace 0.02
-    LIAOBOTS_BASE_URL=http://127.0.0.1:8765 LIAOBOTS_AUTH_CODE=dev python app.py
+# the first chat request gets 429, the second is cut after 3 pieces
+python -m langchain_liaobots.emulator --fault rate-limit=1 --fault cut=3
 
-    # the first chat request gets 429, the second is cut after 3 pieces
-    python -m langchain_liaobots.emulator --fault rate-limit=1 --fault cut=3
+# an imperfect model: fenced or single-quoted JSON, drawn with seed 1
+python -m langchain_liaobots.emulator --mistakes single_quotes,fenced --seed 1
+```
 
-    # an imperfect model: fenced or single-quoted JSON, drawn with seed 1
-    python -m langchain_liaobots.emulator --mistakes single_quotes,fenced --seed 1
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A background HTTP server: an aiohttp application in, a running 127.0.0.1 URL out.
 
-:class:`BackgroundServer` runs the application a subclass builds in
-:meth:`~BackgroundServer._app` on its own event loop in a daemon thread, so sync
+`BackgroundServer` runs the application a subclass builds in
+`_app` on its own event loop in a daemon thread, so sync
 and async tests alike can talk to it over real HTTP. ``closing`` is set when the
 server stops, so a handler that waits (a stall) can end early.
 """
@@ -25,8 +25,8 @@ _Self = TypeVar("_Self", bound="BackgroundServer")
 class BackgroundServer:
     """Serve an aiohttp application on 127.0.0.1 from a background thread.
 
-    Subclasses build the application in :meth:`_app`; use an instance as a
-    context manager, or call :meth:`start` and :meth:`stop`.
+    Subclasses build the application in `_app`; use an instance as a
+    context manager, or call `start` and `stop`.
     """
 
     thread_name = "background-http-server"

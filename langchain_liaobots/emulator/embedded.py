@@ -1,8 +1,8 @@
 """Real service or embedded emulator: the environment in, ``ChatLiaobots`` settings out.
 
 Demos and smoke tests want one switch: talk to the real Liaobots service when
-``LIAOBOTS_AUTH_CODE`` is set, otherwise to a :class:`LiaobotsEmulator` started
-for the duration of a ``with`` block. :func:`real_or_emulated` yields the
+``LIAOBOTS_AUTH_CODE`` is set, otherwise to a `LiaobotsEmulator` started
+for the duration of a ``with`` block. `real_or_emulated` yields the
 keyword arguments for ``ChatLiaobots(**settings)`` and says which it chose.
 """
 

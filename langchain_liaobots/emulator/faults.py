@@ -1,22 +1,21 @@
 """Scripted behaviours of the local server: a fault in, one request's misbehaviour out.
 
-Queue them with :meth:`LiaobotsEmulator.script
-<langchain_liaobots.emulator.server.LiaobotsEmulator.script>` (or ``--fault``
-on the command line, parsed by :func:`parse_fault`); each is used once, by the
+Queue them with `LiaobotsEmulator.script` (or ``--fault``
+on the command line, parsed by `parse_fault`); each is used once, by the
 next request to its ``path`` (the chat endpoint unless told otherwise):
 
-* :class:`Status` — any status with any body (401, 402 ``Error``, 429 with
+* `Status` — any status with any body (401, 402 ``Error``, 429 with
   ``Retry-After``, 500 ``Error``, …);
-* :class:`HtmlPage` — an HTML page with status 200 (:data:`CAPTCHA_PAGE`,
-  :data:`NOT_FOUND_PAGE`);
-* :class:`Answer` — the normal answer with per-request changes: other text,
+* `HtmlPage` — an HTML page with status 200 (`CAPTCHA_PAGE`,
+  `NOT_FOUND_PAGE`);
+* `Answer` — the normal answer with per-request changes: other text,
   raw bytes (invalid or split UTF-8), SSE framing, piece size, a slow drip;
-  its subclasses end it differently: :class:`Cut` drops the connection after
-  some pieces, :class:`Stall` stops sending for a while (before the headers,
-  or after some pieces), :class:`SseError` sends an SSE error event;
-* :class:`Redirect` — a redirect to any URL;
-* :class:`Disconnect` — the connection closed without an answer;
-* :class:`TooManyRequests` — ``/api/user``'s rate-limit answer (HTTP 200).
+  its subclasses end it differently: `Cut` drops the connection after
+  some pieces, `Stall` stops sending for a while (before the headers,
+  or after some pieces), `SseError` sends an SSE error event;
+* `Redirect` — a redirect to any URL;
+* `Disconnect` — the connection closed without an answer;
+* `TooManyRequests` — ``/api/user``'s rate-limit answer (HTTP 200).
 """
 
 from __future__ import annotations
@@ -113,8 +112,8 @@ class Answer:
         piece_bytes: Bytes per piece (raw) or characters per event (SSE).
         pace: Seconds between pieces (a slow drip).
         done: In SSE framing, end with ``data: [DONE]``.
-        transfer: How the body travels (see :data:`Transfer`); a
-            :class:`Cut` with ``"length"`` sends fewer bytes than declared.
+        transfer: How the body travels (see `Transfer`); a
+            `Cut` with ``"length"`` sends fewer bytes than declared.
         path: The endpoint this applies to.
     """
 
@@ -225,7 +224,7 @@ redirect=URL           a 307 redirect to URL
 disconnect             the connection closed without an answer
 too-many-requests      /api/user's rate-limit answer
 Append @PATH to apply a fault to another endpoint, e.g. status=500@/api/user."""
-"""The fault specs :func:`parse_fault` accepts, for ``--help``."""
+"""The fault specs `parse_fault` accepts, for ``--help``."""
 
 
 def _int(value: str, spec: str) -> int:
@@ -287,7 +286,7 @@ def _build(name: str, arg: str | None, spec: str) -> Behaviour:
 
 
 def parse_fault(spec: str) -> Behaviour:
-    """Parse a command-line fault spec (see :data:`FAULT_SPECS`).
+    """Parse a command-line fault spec (see `FAULT_SPECS`).
 
     Args:
         spec: E.g. ``"cut=3"``, ``"status=402,Error"``, ``"status=500@/api/user"``.

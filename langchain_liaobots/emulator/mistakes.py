@@ -2,22 +2,22 @@
 
 The default responder follows the package's instructions exactly; GPT-3.5 and
 GPT-4-class models often do not. This module holds the catalogue of what they
-write instead (:data:`MISTAKES`: names to :class:`Mistake`, in the order the
+write instead (`MISTAKES`: names to `Mistake`, in the order the
 docs list them) and the responder wrapper that makes them
-(:func:`with_mistakes`, behind ``LiaobotsEmulator(mistakes=...)``):
+(`with_mistakes`, behind ``LiaobotsEmulator(mistakes=...)``):
 
-* a :class:`Mistake` is a pure function from a :class:`Reply` (the correct
+* a `Mistake` is a pure function from a `Reply` (the correct
   answer text the wrapped responder gave: a ``{"tool_calls": [...]}`` object or
   a JSON answer, plus the names of the offered tools) to the imperfect text. It
   parses the correct JSON and writes it again, so it works for any tool or
   schema. Its ``expected`` says how a well-behaved client ends up with it;
-* :func:`with_mistakes` applies one of the named mistakes to each tool-call or
+* `with_mistakes` applies one of the named mistakes to each tool-call or
   JSON answer (plain text passes unchanged): with one name, that one; with
   several, a seeded random draw per reply among those that apply to it. After a
-  repair request (a user message starting with :data:`REPAIR_PREFIX`) it
+  repair request (a user message starting with `REPAIR_PREFIX`) it
   answers the original request correctly, or keeps erring with
   ``persist=True``;
-* :func:`catalogue_table` renders the catalogue as the Markdown table of the
+* `catalogue_table` renders the catalogue as the Markdown table of the
   docs.
 """
 
@@ -120,7 +120,7 @@ class Mistake:
         name: The catalogue name, e.g. ``"single_quotes"``.
         description: One line for the docs: what the model writes.
         applies_to: The kinds of answer it applies to.
-        expected: What a well-behaved client ends with (see :data:`Expected`).
+        expected: What a well-behaved client ends with (see `Expected`).
         rewrite: Turns the correct answer into the imperfect text.
     """
 
@@ -615,7 +615,7 @@ class MistakenResponder:
         seed: int,
         persist: bool,
     ) -> None:
-        """Wrap ``responder``; see :func:`with_mistakes`."""
+        """Wrap ``responder``; see `with_mistakes`."""
         self.responder = responder
         self.names = mistake_names(names)
         self.persist = persist
@@ -663,7 +663,7 @@ def with_mistakes(
 
     Args:
         responder: Gives the correct answers, e.g. ``default_responder``.
-        names: The catalogue's mistakes to make (:data:`MISTAKES`), one name,
+        names: The catalogue's mistakes to make (`MISTAKES`), one name,
             or ``"all"``.
         seed: Seeds the draw of a mistake per answer when several apply.
         persist: Keep erring after a repair request or a failed tool call (to

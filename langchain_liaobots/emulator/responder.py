@@ -3,8 +3,8 @@
 A responder is any callable ``(payload: dict) -> str``; the server streams the
 string it returns. The default one plays a deterministic model that follows the
 instructions langchain-liaobots writes into the system prompt (read back with
-:func:`~langchain_liaobots.prompt.tools.read_tool_instructions` and
-:func:`~langchain_liaobots.prompt.structured.read_answer_instructions`), so tests,
+`read_tool_instructions` and
+`read_answer_instructions`), so tests,
 demos and agents run end to end offline. In order, the first rule that applies:
 
 1. **Tools offered, and a call wanted** — it replies

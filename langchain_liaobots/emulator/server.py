@@ -1,16 +1,16 @@
 """The Liaobots-compatible local server: HTTP requests in, streamed answers out.
 
-:class:`LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
+`LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
 TLS with an ``ssl_context``) from a background thread with its own event loop
 (aiohttp's server), using the client's own wire definitions
-(:mod:`langchain_liaobots.wire.request`):
+(`langchain_liaobots.wire.request`):
 
 * ``POST /api/chat`` — checked with
-  :func:`~langchain_liaobots.wire.request.parse_payload` (either body shape): a
+  `parse_payload` (either body shape): a
   malformed body gets 400 with a JSON ``{"error": ...}`` saying what is wrong, a
   missing or refused auth code gets 401 ``{"message": "401 Unauthorized"}``. A
   valid request is answered by the responder (with ``mistakes``, wrapped by
-  :func:`~langchain_liaobots.emulator.mistakes.with_mistakes` to answer as an
+  `with_mistakes` to answer as an
   imperfect model) and streamed with chunked transfer encoding, as raw UTF-8 in
   pieces of ``piece_bytes`` bytes (a multi-byte character may be split, as on a
   real network) or as SSE events (``framing="sse"``), every ``pace`` seconds;
@@ -20,12 +20,12 @@ TLS with an ``ssl_context``) from a background thread with its own event loop
 * ``POST /recaptcha/api/login`` — sets the ``gkp2`` session cookie; with
   ``require_cookie=True`` every other endpoint answers the captcha page (status
   200) to a request without it. Browsers' and aiohttp's default cookie jars keep
-  no cookie set by an IP address, so :attr:`LiaobotsEmulator.localhost_url`
+  no cookie set by an IP address, so `LiaobotsEmulator.localhost_url`
   offers the same server under the name ``localhost``.
 
-Failures are scripted per request with :meth:`LiaobotsEmulator.script`, a queue
-of the behaviours in :mod:`langchain_liaobots.emulator.faults`. Every request
-is logged in :attr:`LiaobotsEmulator.requests`.
+Failures are scripted per request with `LiaobotsEmulator.script`, a queue
+of the behaviours in `langchain_liaobots.emulator.faults`. Every request
+is logged in `LiaobotsEmulator.requests`.
 """
 
 from __future__ import annotations
@@ -103,12 +103,14 @@ class ReceivedRequest:
 class LiaobotsEmulator(BackgroundServer):
     """A Liaobots-compatible server on 127.0.0.1, run in a background thread.
 
-    Use it as a context manager::
+    Use it as a context manager:
 
-        with LiaobotsEmulator() as server:
-            llm = ChatLiaobots(base_url=server.base_url, auth="any-code")
-            llm.invoke("hi")  # AIMessage(content="You said: hi")
-            server.script(Cut(after=2))  # the next chat request is cut
+    ```text
+    with LiaobotsEmulator() as server:
+        llm = ChatLiaobots(base_url=server.base_url, auth="any-code")
+        llm.invoke("hi")  # AIMessage(content="You said: hi")
+        server.script(Cut(after=2))  # the next chat request is cut
+    ```
 
     Attributes:
         requests: Every request received, in order.
@@ -156,7 +158,7 @@ class LiaobotsEmulator(BackgroundServer):
             models: What ``/api/models`` answers; defaults to the registry.
             ssl_context: Serve HTTPS with this context.
             mistakes: Answer as an imperfect model: the names of the mistakes of
-                :data:`~langchain_liaobots.emulator.mistakes.MISTAKES` to make in
+                `MISTAKES` to make in
                 the responder's tool calls and JSON answers, or ``"all"``.
             seed: Seeds the draw of a mistake per answer, among several.
             persist: Keep making the mistakes after a repair request or a
@@ -215,7 +217,7 @@ class LiaobotsEmulator(BackgroundServer):
         """Queue behaviours; each is used once, by the next request to its path.
 
         Args:
-            *behaviours: From :mod:`langchain_liaobots.emulator.faults`, in the
+            *behaviours: From `langchain_liaobots.emulator.faults`, in the
                 order they should happen.
 
         Returns:
@@ -453,7 +455,7 @@ class LiaobotsEmulator(BackgroundServer):
 
 
 class _Body:
-    """An answer's body on the wire, in one of the :data:`Transfer` framings."""
+    """An answer's body on the wire, in one of the `Transfer` framings."""
 
     def __init__(
         self, request: web.Request, content_type: str, transfer: Transfer, size: int

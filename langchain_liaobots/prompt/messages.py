@@ -13,7 +13,7 @@ LangChain message list into that pair:
 * an ``AIMessage``'s tool calls follow its text in the reply format the model
   was asked to use (``{"tool_calls": [...]}``), and a ``ToolMessage`` becomes a
   ``user`` turn holding a ``<tool_result name=… id=… status=…>`` block — both
-  rendered by :mod:`langchain_liaobots.prompt.tools`.
+  rendered by `langchain_liaobots.prompt.tools`.
 """
 
 from __future__ import annotations

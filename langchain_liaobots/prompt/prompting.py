@@ -1,32 +1,32 @@
 """One call's prompt-based layer: per-call kwargs in; instructions, turns, a rule out.
 
-``ChatLiaobots._stream`` and ``_astream`` both start with :func:`plan_call`,
-which takes the kwargs that :meth:`ChatLiaobots.bind_tools` and
+``ChatLiaobots._stream`` and ``_astream`` both start with `plan_call`,
+which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
 ``response_format``, ``check_reply``, ``parse_retries``) off the call and
-returns a :class:`Call`. Iterating :meth:`Call.turns` gives one :class:`Turn`
+returns a `Call`. Iterating `Call.turns` gives one `Turn`
 per request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
-  instructions (the tools and reply format of :mod:`langchain_liaobots.prompt.tools`,
-  the JSON answer format of :mod:`langchain_liaobots.prompt.structured`); when the
+  instructions (the tools and reply format of `langchain_liaobots.prompt.tools`,
+  the JSON answer format of `langchain_liaobots.prompt.structured`); when the
   conversation has no system message the model's default prompt is kept first;
-  a repair turn adds the model's last reply and a :data:`REPAIR_REQUEST`;
+  a repair turn adds the model's last reply and a `REPAIR_REQUEST`;
 * ``kwargs`` — the remaining per-call options (``model``, …), and ``stops``,
   the stop sequences that end a reply which starts writing its own tool result;
-* :meth:`Turn.feed` / :meth:`Turn.finish` — the answer's text deltas in,
+* `Turn.feed` / `Turn.finish` — the answer's text deltas in,
   ``ChatGenerationChunk`` s out, through a
-  :class:`~langchain_liaobots.wire.tokens.ReplyBudget` (the client-side
-  ``max_tokens`` cut: once :attr:`Turn.exhausted`, the caller stops reading)
-  and one :class:`~langchain_liaobots.prompt.reply.ReplyParser`.
+  `ReplyBudget` (the client-side
+  ``max_tokens`` cut: once `Turn.exhausted`, the caller stops reading)
+  and one `ReplyParser`.
 
-The call's :class:`Rule` says what a reply must hold: a readable call (of the
+The call's `Rule` says what a reply must hold: a readable call (of the
 named tool) when ``tool_choice`` forces one; not only unreadable calls; a whole
 JSON object for a bound ``response_format``. A turn holds back what the rule
 must judge (every tool call; all of the reply under a forced choice or a JSON
-answer) until :meth:`Turn.finish`; plain text under ``tool_choice="auto"``
+answer) until `Turn.finish`; plain text under ``tool_choice="auto"``
 streams at once. A reply that breaks the rule gets up to ``parse_retries``
-repair turns, then :class:`~langchain_liaobots.errors.LiaobotsReplyError`.
+repair turns, then `LiaobotsReplyError`.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -162,7 +162,7 @@ class Turn:
         budget: Counts the answer's tokens and cuts it at ``max_tokens``.
         rule: What the reply must hold; ``None`` takes any reply.
         input_tokens: The request's estimated input tokens, set by the sender.
-        broken: After :meth:`finish`, what the reply did wrong, or ``None``.
+        broken: After `finish`, what the reply did wrong, or ``None``.
         parser: Reads the answer's text deltas.
     """
 
@@ -217,7 +217,7 @@ class Turn:
         Returns:
             The chunks still to go out: everything held back when the reply
             keeps the rule (or was cut at ``max_tokens``); nothing when it
-            breaks it (:attr:`broken` says how).
+            breaks it (`broken` says how).
         """
         out = self._pass(self.parser.finish())
         if self.rule is not None and not self.exhausted:

@@ -1,11 +1,11 @@
 """Reading a model's reply: text deltas in, answer text and tool calls out.
 
 Liaobots carries everything as text, so the prompt-based layer
-(:mod:`langchain_liaobots.prompt.tools`, :mod:`langchain_liaobots.prompt.structured`)
+(`langchain_liaobots.prompt.tools`, `langchain_liaobots.prompt.structured`)
 writes its instructions into the system prompt and reads the model's reply back
 here. This module is sans-I/O (pure functions and one state machine):
 
-* :class:`ReplyParser` turns the answer's text deltas into text pieces and
+* `ReplyParser` turns the answer's text deltas into text pieces and
   tool-call chunks as they arrive, and records an error text for every invalid
   call. It reads the shapes models really write, not only the one the prompt
   asks for: a call object bare or in a code fence (any info string), with prose
@@ -19,7 +19,7 @@ here. This module is sans-I/O (pure functions and one state machine):
   a malformed or cut-off one becomes an invalid tool call, never an exception
   and never "completed". With a JSON answer format it keeps only the JSON
   object.
-* :func:`json_section` and :func:`read_json_section` are the one format of a
+* `json_section` and `read_json_section` are the one format of a
   JSON value inside ``<tag>`` … ``</tag>`` that the tool offer (``<tools>``)
   and the answer schema (``<json_schema>``) use, and the one reader of it.
 """
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 Piece = str | ToolCallChunk
-"""What :class:`ReplyParser` yields: answer text, or one tool-call chunk."""
+"""What `ReplyParser` yields: answer text, or one tool-call chunk."""
 
 
 def new_call_id() -> str:
@@ -67,7 +67,7 @@ def json_section(tag: str, value: Any) -> str:
 
 
 def read_json_section(text: str, tag: str) -> Any | None:
-    """Read back the first section :func:`json_section` wrote into ``text``.
+    """Read back the first section `json_section` wrote into ``text``.
 
     Args:
         text: A prompt (or any text) that may hold the section.
@@ -204,7 +204,7 @@ def _skip(s: str, i: int, chars: str = _SPACE) -> int:
 
 
 def _expect(s: str, i: int, word: str) -> int:
-    """The index past ``word`` at ``s[i]``, else :data:`_MORE` or :data:`_NO`."""
+    """The index past ``word`` at ``s[i]``, else `_MORE` or `_NO`."""
     if s.startswith(word, i):
         return i + len(word)
     return _MORE if word.startswith(s[i:]) else _NO
@@ -255,7 +255,7 @@ def _json_opening(s: str) -> int:
 
     Returns:
         The offset of the object's ``{`` or ``[`` (past a code fence's first
-        line), or :data:`_MORE` / :data:`_NO`.
+        line), or `_MORE` / `_NO`.
     """
     at = 0
     if s[0] == "`":
@@ -301,7 +301,7 @@ def _react_opening(s: str) -> tuple[int, str]:
 
     Returns:
         The offset of the Action Input (past spaces) and the tool's name, or
-        :data:`_MORE` / :data:`_NO` and ``""``.
+        `_MORE` / `_NO` and ``""``.
     """
     i = _expect(s, 0, "Action")
     if i >= 0:
@@ -388,8 +388,8 @@ _State = Literal[
 class ReplyParser:
     """A state machine over an answer's text deltas: text and tool calls out.
 
-    Feed each text delta as it arrives with :meth:`feed`, then call
-    :meth:`finish`; both return the :data:`Piece` s decided so far, in order.
+    Feed each text delta as it arrives with `feed`, then call
+    `finish`; both return the `Piece` s decided so far, in order.
     Splitting the same reply differently never changes the result.
 
     * With neither tools nor a JSON answer format, text passes through untouched.
@@ -408,7 +408,7 @@ class ReplyParser:
       arguments that are not an object) becomes a chunk whose ``args`` is a JSON
       *string* holding the offending text, so LangChain files it under
       ``invalid_tool_calls`` (its lenient partial-JSON repair cannot turn a
-      string into arguments). :attr:`errors` says what was wrong with it.
+      string into arguments). `errors` says what was wrong with it.
     * With a JSON answer format (``json_only``), the answer is bare JSON: text
       before the first ``{`` (a sentence, a code fence) is held and dropped once
       the object starts, the object streams as it arrives, and anything after it

@@ -1,23 +1,23 @@
 """Structured output: a schema in, JSON answers asked for and parsed back out.
 
 Liaobots has no JSON mode, so a JSON answer is asked for in the system prompt
-and the reply parser (:class:`langchain_liaobots.prompt.reply.ReplyParser`) keeps only
+and the reply parser (`langchain_liaobots.prompt.reply.ReplyParser`) keeps only
 the JSON object. This module holds that layer's sans-I/O parts:
 
-* :func:`read_response_format` accepts an OpenAI-style ``response_format``
+* `read_response_format` accepts an OpenAI-style ``response_format``
   per-call kwarg — ``{"type": "json_schema", "json_schema": {"name", "schema"}}``
   (what ``langchain.agents.create_agent`` binds for models it believes support
   native structured output, e.g. ``gpt-4o-free``) or ``{"type": "json_object"}``;
-* :func:`render_answer_instructions` writes the system-prompt section asking for
+* `render_answer_instructions` writes the system-prompt section asking for
   a bare JSON object (with the schema inside ``<json_schema>`` … ``</json_schema>``)
-  and :func:`read_answer_instructions` reads it back (the emulator's side);
-* :func:`structured_output` builds ``with_structured_output``'s runnable for
+  and `read_answer_instructions` reads it back (the emulator's side);
+* `structured_output` builds ``with_structured_output``'s runnable for
   the three methods: ``json_schema`` (the schema is sent), ``json_mode`` (only
   "answer with JSON" is sent; describe the keys in your prompt) and
   ``function_calling`` (the schema becomes a forced tool);
 * the repair: when a reply does not parse, does not validate against a Pydantic
   schema, or (``function_calling``) calls no tool, up to ``parse_retries`` more
-  turns show the model its own reply and the error (:data:`REPAIR_REQUEST`) and
+  turns show the model its own reply and the error (`REPAIR_REQUEST`) and
   ask again. With ``include_raw=True`` the result is ``{"raw", "parsed",
   "parsing_error", "attempts"}``: ``raw`` and ``parsing_error`` are the last
   attempt's, ``attempts`` lists every attempt as ``{"raw", "parsing_error"}``.
@@ -173,7 +173,7 @@ def render_answer_instructions(answer: AnswerFormat) -> str:
 
 
 def read_answer_instructions(prompt: str) -> AnswerFormat | None:
-    """Read back what :func:`render_answer_instructions` wrote into a prompt.
+    """Read back what `render_answer_instructions` wrote into a prompt.
 
     Args:
         prompt: A request's system prompt.
@@ -246,7 +246,7 @@ def parse_whole_json(text: str) -> Any:
 
 
 class _WholeJsonOutputParser(JsonOutputParser):
-    """A JSON parser whose final result must be whole (see :func:`parse_whole_json`).
+    """A JSON parser whose final result must be whole (see `parse_whole_json`).
 
     Partial results, the previews while streaming, stay lenient; when a
     stream ends, its whole text is parsed once more and a cut-off answer is an
@@ -277,7 +277,7 @@ class _WholeJsonOutputParser(JsonOutputParser):
 
 
 class _WholePydanticOutputParser(PydanticOutputParser, _WholeJsonOutputParser):  # type: ignore[type-arg]
-    """A Pydantic parser over :class:`_WholeJsonOutputParser`."""
+    """A Pydantic parser over `_WholeJsonOutputParser`."""
 
 
 def _kept(
@@ -304,7 +304,7 @@ def _joined(items: list[str | BaseMessage]) -> str:
 class _Attempts:
     """The turns of one structured call: replies in, the next input or the result.
 
-    Sans-I/O, so the sync and async runs share it: :meth:`take` each reply;
+    Sans-I/O, so the sync and async runs share it: `take` each reply;
     it returns the messages to send next, or ``None`` when done.
     """
 

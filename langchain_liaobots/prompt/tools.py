@@ -2,19 +2,19 @@
 
 Liaobots has no native tool calling, so everything travels as text. This module
 is the sans-I/O core of that layer (pure functions, no sockets), used by
-:mod:`langchain_liaobots.prompt.prompting` for every call:
+`langchain_liaobots.prompt.prompting` for every call:
 
-* **tools in** — :func:`normalize_tool_choice` and :func:`render_tool_instructions`
+* **tools in** — `normalize_tool_choice` and `render_tool_instructions`
   describe the tools (OpenAI function schemas inside ``<tools>`` … ``</tools>``),
   the reply format ``{"tool_calls": [{"name": …, "arguments": {…}}]}`` and the
   ``tool_choice`` rule for the system prompt;
-* **history in** — :func:`render_ai` writes an assistant's earlier tool calls in
-  that reply format and :func:`render_tool_result` writes a ``ToolMessage`` as a
-  ``<tool_result …>`` block (both called by :mod:`langchain_liaobots.prompt.messages`);
+* **history in** — `render_ai` writes an assistant's earlier tool calls in
+  that reply format and `render_tool_result` writes a ``ToolMessage`` as a
+  ``<tool_result …>`` block (both called by `langchain_liaobots.prompt.messages`);
 * **reply out** — the model's reply is read back into text and tool calls by
-  :class:`~langchain_liaobots.prompt.reply.ReplyParser`.
+  `ReplyParser`.
 
-:func:`read_tool_instructions` and :func:`read_tool_result` are the readers'
+`read_tool_instructions` and `read_tool_result` are the readers'
 side of the same formats; the emulator's responder plays a model with them.
 """
 
@@ -225,7 +225,7 @@ def repair_ask(choice: ToolChoice, names: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class ToolOffer:
-    """The tools a system prompt offers, as :func:`read_tool_instructions` reads them.
+    """The tools a system prompt offers, as `read_tool_instructions` reads them.
 
     Attributes:
         functions: ``{"name", "description", "parameters"}`` dicts, in order.
@@ -237,7 +237,7 @@ class ToolOffer:
 
 
 def read_tool_instructions(prompt: str) -> ToolOffer | None:
-    """Read back what :func:`render_tool_instructions` wrote into a prompt.
+    """Read back what `render_tool_instructions` wrote into a prompt.
 
     Args:
         prompt: A request's system prompt.
@@ -367,7 +367,7 @@ class ToolResult:
 
 
 def read_tool_result(content: str) -> ToolResult | None:
-    """Read back a block written by :func:`render_tool_result`.
+    """Read back a block written by `render_tool_result`.
 
     Args:
         content: A user turn's content.
