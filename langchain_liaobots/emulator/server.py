@@ -3,10 +3,10 @@
 :class:`LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
 TLS with an ``ssl_context``) from a background thread with its own event loop
 (aiohttp's server), using the client's own wire definitions
-(:mod:`langchain_liaobots.wire.request`):
+(:mod:`langchain_liaobots.wire.protocol`):
 
 * ``POST /api/chat`` — checked with
-  :func:`~langchain_liaobots.wire.request.parse_payload` (either body shape): a
+  :func:`~langchain_liaobots.emulator.codec.parse_payload` (either body shape): a
   malformed body gets 400 with a JSON ``{"error": ...}`` saying what is wrong, a
   missing or refused auth code gets 401 ``{"message": "401 Unauthorized"}``. A
   valid request is answered by the responder (with ``mistakes``, wrapped by
@@ -43,6 +43,7 @@ from typing import Any
 from aiohttp import web
 
 from langchain_liaobots.emulator.background import BackgroundServer
+from langchain_liaobots.emulator.codec import encode_sse, parse_payload
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
     Answer,
@@ -61,7 +62,7 @@ from langchain_liaobots.emulator.faults import (
 from langchain_liaobots.emulator.mistakes import with_mistakes
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.registry import get_model, known_model_ids
-from langchain_liaobots.wire.request import (
+from langchain_liaobots.wire.protocol import (
     ACCOUNT_FIELDS,
     AUTH_HEADER,
     CHAT_PATH,
@@ -73,8 +74,6 @@ from langchain_liaobots.wire.request import (
     SSE_CONTENT_TYPE,
     TOO_MANY_REQUESTS,
     USER_PATH,
-    encode_sse,
-    parse_payload,
 )
 
 __all__ = ["LiaobotsEmulator", "ReceivedRequest"]
