@@ -30,7 +30,7 @@ from aiohttp import web
 
 from langchain_liaobots.emulator import LiaobotsEmulator
 from langchain_liaobots.emulator.background import BackgroundServer
-from langchain_liaobots.wire.request import CHAT_PATH, RAW_CONTENT_TYPE
+from langchain_liaobots.wire.protocol import CHAT_PATH, RAW_CONTENT_TYPE
 
 __all__ = [
     "BenchEmulator",

@@ -7,6 +7,7 @@ never load the server).
 """
 
 from langchain_liaobots._version import __version__
+from langchain_liaobots.account import AccountState
 from langchain_liaobots.chat_models import ChatLiaobots
 from langchain_liaobots.errors import (
     LiaobotsAPIError,
@@ -35,7 +36,6 @@ from langchain_liaobots.registry import (
     known_model_ids,
     register_model,
 )
-from langchain_liaobots.wire.auth import AccountState
 
 __all__ = [
     "AccountState",

@@ -5,7 +5,8 @@ The data flow of one call:
 ```text
 messages ──prompt.prompting.plan_call──▶ + tool / JSON-answer instructions
          ──prompt.messages.to_wire──▶ prompt + wire messages
-         ──wire.request.check_limits, build_request──▶ Request (not sent)
+         ──wire.limits.check_limits, wire.request.build_request──▶
+                                Request (not sent)
          ──wire.exchange.chat──▶ the call's commands (sans-I/O)
          ──transport.drivers──▶ performed over the pooled client that
                                 transport.clients owns for these settings
@@ -66,6 +67,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from langchain_liaobots.account import AccountState, parse_account
 from langchain_liaobots.errors import (
     LiaobotsSecurityWarning,
     LiaobotsUnsupportedParameterWarning,
@@ -87,27 +89,24 @@ from langchain_liaobots.transport.clients import (
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
-from langchain_liaobots.wire.auth import (
-    AccountState,
-    missing_code_error,
-    parse_account,
-)
+from langchain_liaobots.wire.auth import missing_code_error
 from langchain_liaobots.wire.exchange import Exchange
-from langchain_liaobots.wire.request import (
+from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.wire.protocol import (
     DEFAULT_PROMPT,
     PROTOCOL_HEADERS,
     BodyFormat,
+)
+from langchain_liaobots.wire.request import (
     Request,
     build_models_request,
     build_request,
-    check_limits,
-    is_loopback,
-    normalize_base_url,
 )
 from langchain_liaobots.wire.tokens import (
     count_input_tokens,
     count_text_tokens,
 )
+from langchain_liaobots.wire.urls import is_loopback, normalize_base_url
 
 __all__ = ["ChatLiaobots"]
 

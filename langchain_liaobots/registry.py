@@ -5,7 +5,7 @@ Liaobots identifies a model by sending its whole registry entry
 ``provider`` on later entries) in every request. This module holds those
 entries, lets users register their own, and answers "which entry is this id?"
 with a clear error for an unknown id. ``maxLength`` is a budget in characters of
-input and ``tokenLimit`` a budget in tokens; `langchain_liaobots.wire.request`
+input and ``tokenLimit`` a budget in tokens; `langchain_liaobots.wire.limits`
 checks requests against both before anything is sent. A limit of ``0`` (as the
 2025 model lists sent) means the limit is unknown, and is not checked.
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal, cast, get_args
 
-from langchain_liaobots.wire.request import CHAT_PATH, USER_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH, USER_PATH
 
 __all__ = [
     "CAPTCHA_PAGE",

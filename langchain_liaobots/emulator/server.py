@@ -3,7 +3,7 @@
 `LiaobotsEmulator` serves the Liaobots endpoints on 127.0.0.1 (or over
 TLS with an ``ssl_context``) from a background thread with its own event loop
 (aiohttp's server), using the client's own wire definitions
-(`langchain_liaobots.wire.request`):
+(`langchain_liaobots.wire.protocol`):
 
 * ``POST /api/chat`` — checked with
   `parse_payload` (either body shape): a
@@ -44,6 +44,7 @@ from typing import Any
 from aiohttp import web
 
 from langchain_liaobots.emulator.background import BackgroundServer
+from langchain_liaobots.emulator.codec import encode_sse, parse_payload
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
     Answer,
@@ -62,7 +63,7 @@ from langchain_liaobots.emulator.faults import (
 from langchain_liaobots.emulator.mistakes import with_mistakes
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.registry import get_model, known_model_ids
-from langchain_liaobots.wire.request import (
+from langchain_liaobots.wire.protocol import (
     ACCOUNT_FIELDS,
     AUTH_HEADER,
     CHAT_PATH,
@@ -74,8 +75,6 @@ from langchain_liaobots.wire.request import (
     SSE_CONTENT_TYPE,
     TOO_MANY_REQUESTS,
     USER_PATH,
-    encode_sse,
-    parse_payload,
 )
 
 __all__ = ["LiaobotsEmulator", "ReceivedRequest"]

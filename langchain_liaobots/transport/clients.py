@@ -60,7 +60,7 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies, select_proxy
 
 from langchain_liaobots.wire.auth import Credentials
-from langchain_liaobots.wire.request import BodyFormat
+from langchain_liaobots.wire.protocol import BodyFormat
 
 if TYPE_CHECKING:
     import aiohttp

@@ -15,10 +15,10 @@ The transports ask :meth:`Credentials.next_step` which setup request to send
 before sending it, and, when a call fails before any text has streamed, ask
 :meth:`~Credentials.reject` whether a fresh code (on 401/402) or a fresh session
 (on the captcha page) is worth one more try. :meth:`~Credentials.scrub_text`
-removes the codes from text of the service quoted in an error.
-:func:`parse_account` reads ``/api/user``'s answer into an
-:class:`AccountState`; a "Too many requests" answer is a rate-limit error, never
-a code.
+removes the codes from text of the service quoted in an error. The acquisition
+reads the new code from ``/api/user``'s answer with
+:func:`~langchain_liaobots.account.parse_account`; a "Too many requests" answer
+is a rate-limit error, never a code.
 """
 
 from __future__ import annotations
@@ -27,84 +27,30 @@ import logging
 import threading
 from collections.abc import Iterable
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-
+from langchain_liaobots.account import parse_account
 from langchain_liaobots.errors import (
     LiaobotsAuthenticationError,
     LiaobotsCaptchaError,
     LiaobotsError,
     LiaobotsOutOfCreditError,
-    LiaobotsRateLimitError,
-    LiaobotsUnexpectedResponseError,
 )
+from langchain_liaobots.wire.protocol import USER_PATH, BodyFormat
 from langchain_liaobots.wire.request import (
-    TOO_MANY_REQUESTS,
-    USER_PATH,
-    BodyFormat,
     Request,
     build_login_request,
     build_user_request,
-    sign,
+    with_auth_headers,
 )
 from langchain_liaobots.wire.response import decode_json
 
-__all__ = [
-    "AccountState",
-    "Credentials",
-    "Referral",
-    "Step",
-    "missing_code_error",
-    "parse_account",
-]
+__all__ = ["Credentials", "Step", "missing_code_error"]
 
 logger = logging.getLogger("langchain_liaobots")
 
 _MIN_SCRUB_LENGTH = 4
 """Shorter codes are not secrets worth mangling every message for."""
-
-
-class Referral(BaseModel):
-    """The referral part of an account state."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    amount: float | None = None
-    balance: float | None = None
-
-
-class AccountState(BaseModel):
-    """An account's state as ``POST /api/user`` reports it.
-
-    The code itself is a ``SecretStr``: it never shows in ``repr`` or ``str``.
-    Fields the service did not send are ``None``.
-
-    Attributes:
-        auth_code: ``authCode``, the account's code.
-        amount: ``amount``.
-        balance: ``balance``, the remaining credit.
-        gpt4_free_remain: ``gpt4FreeRemain``, free GPT-4 messages left.
-        link: ``link``, the account's referral link.
-        referral: ``referral`` (``amount``, ``balance``).
-        unlimited_end_time: ``unlimitedEndTime``.
-        unlimited_advanced_end_time: ``unlimitedAdvancedEndTime``.
-    """
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
-
-    auth_code: SecretStr = Field(alias="authCode")
-    amount: float | None = None
-    balance: float | None = None
-    gpt4_free_remain: int | None = Field(default=None, alias="gpt4FreeRemain")
-    link: str | None = None
-    referral: Referral | None = None
-    unlimited_end_time: str | float | None = Field(
-        default=None, alias="unlimitedEndTime"
-    )
-    unlimited_advanced_end_time: str | float | None = Field(
-        default=None, alias="unlimitedAdvancedEndTime"
-    )
 
 
 def missing_code_error() -> LiaobotsAuthenticationError:
@@ -118,56 +64,6 @@ def missing_code_error() -> LiaobotsAuthenticationError:
         "pass ChatLiaobots(auth=...), or opt in to acquiring one with "
         "ChatLiaobots(acquire_auth_code=True)."
     )
-
-
-def parse_account(value: Any) -> AccountState:
-    """Read ``/api/user``'s JSON answer.
-
-    Args:
-        value: The parsed JSON body.
-
-    Returns:
-        The account state, its ``authCode`` non-empty.
-
-    Raises:
-        LiaobotsRateLimitError: For the service's ``"Too many requests"``
-            answer (sent with HTTP 200).
-        LiaobotsUnexpectedResponseError: For anything else without a code, or
-            with fields of the wrong type (named, their values never shown).
-    """
-    if isinstance(value, dict) and not value.get("authCode"):
-        data = value.get("data")
-        if isinstance(data, str) and TOO_MANY_REQUESTS.lower() in data.lower():
-            msg = (
-                f"Liaobots answered {USER_PATH} with {TOO_MANY_REQUESTS!r} (HTTP "
-                "200): it is rate limiting auth-code requests. Wait and retry, "
-                "or pass your own auth code."
-            )
-            raise LiaobotsRateLimitError(msg, status_code=200)
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("authCode"), str)
-        or not value["authCode"]
-    ):
-        got = (
-            f"fields {sorted(value)[:10]}"
-            if isinstance(value, dict)
-            else f"a JSON {type(value).__name__}"
-        )
-        msg = (
-            f"Liaobots answered {USER_PATH} without an authCode (got {got}); "
-            "check base_url."
-        )
-        raise LiaobotsUnexpectedResponseError(msg, status_code=200)
-    try:
-        return AccountState.model_validate(value)
-    except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        msg = (
-            f"Liaobots answered {USER_PATH} with an account state whose field(s) "
-            f"{fields} have an unexpected type."
-        )
-        raise LiaobotsUnexpectedResponseError(msg, status_code=200) from None
 
 
 class Step(NamedTuple):
@@ -308,7 +204,7 @@ class Credentials:
             return "; ".join(f"{k}={v}" for k, v in cookies.items()) or None
 
     def _with_cookie(self, request: Request) -> Request:
-        return sign(request, None, self._cookie_header())
+        return with_auth_headers(request, None, self._cookie_header())
 
     def account_request(self) -> Request:
         """Build ``POST /api/user`` asking for the current code's account state.
@@ -336,7 +232,7 @@ class Credentials:
         """
         with self._lock:
             return (
-                sign(request, self.code, self._cookie_header()),
+                with_auth_headers(request, self.code, self._cookie_header()),
                 self.generation,
             )
 

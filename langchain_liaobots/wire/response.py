@@ -30,7 +30,7 @@ from langchain_liaobots.errors import (
     error_for_status,
     excerpt,
 )
-from langchain_liaobots.wire.request import (
+from langchain_liaobots.wire.protocol import (
     CAPTCHA_MARKERS,
     HTML_CONTENT_TYPE,
     SSE_CONTENT_TYPE,

@@ -3,7 +3,7 @@
 The Liaobots service reports no token usage and no tokenizer is bundled, so one
 offline estimate serves everything that counts tokens, and they all agree:
 
-* the limit check before sending (:func:`~langchain_liaobots.wire.request.check_limits`
+* the limit check before sending (:func:`~langchain_liaobots.wire.limits.check_limits`
   against ``tokenLimit``);
 * ``usage_metadata`` on answers (marked ``usage_estimated`` in their metadata);
 * ``ChatLiaobots.get_num_tokens`` / ``get_num_tokens_from_messages``;

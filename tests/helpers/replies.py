@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.emulator import LiaobotsEmulator
 from langchain_liaobots.emulator.mistakes import MISTAKES
-from langchain_liaobots.wire.request import CHAT_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH
 
 QUESTION = "What is the weather in Paris?"
 CITY_QUESTION = "The city of 'Paris' has 2102650 inhabitants."

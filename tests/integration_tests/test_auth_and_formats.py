@@ -27,7 +27,7 @@ from langchain_liaobots.errors import (
     LiaobotsRateLimitError,
     LiaobotsStreamCutError,
 )
-from langchain_liaobots.wire.request import (
+from langchain_liaobots.wire.protocol import (
     CHAT_PATH,
     LOGIN_PATH,
     MODELS_PATH,

@@ -55,7 +55,7 @@ from langchain_liaobots.errors import (
     LiaobotsTimeoutError,
     LiaobotsUnexpectedResponseError,
 )
-from langchain_liaobots.wire.request import CHAT_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH
 
 CODE = "matrix-code-5eb1d7"
 PROMPT = "abcdefghij"

@@ -17,7 +17,7 @@ from requests.adapters import HTTPAdapter
 
 from langchain_liaobots import ChatLiaobots, LiaobotsSecurityWarning
 from langchain_liaobots.emulator import LiaobotsEmulator
-from langchain_liaobots.wire.request import CHAT_PATH, USER_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH, USER_PATH
 from tests.helpers.proxy import ForwardProxy
 
 MODES = ["sync", "async"]

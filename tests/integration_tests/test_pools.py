@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from langchain_liaobots import ChatLiaobots, LiaobotsTimeoutError
 from langchain_liaobots.emulator import LiaobotsEmulator, Stall
 from langchain_liaobots.transport.clients import CLIENTS, IDLE_POOLS, Counts
-from langchain_liaobots.wire.request import AUTH_HEADER, CHAT_PATH
+from langchain_liaobots.wire.protocol import AUTH_HEADER, CHAT_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = 1000

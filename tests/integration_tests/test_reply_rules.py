@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from langchain_liaobots import ChatLiaobots, LiaobotsReplyError
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
-from langchain_liaobots.wire.request import CHAT_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH
 from langchain_liaobots.wire.tokens import count_input_tokens
 
 PROSE = "I don't have access to real-time weather data, sorry."

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from langchain_liaobots import ChatLiaobots, LiaobotsAPIError, LiaobotsTimeoutError
 from langchain_liaobots.emulator import LiaobotsEmulator, Stall, Status
-from langchain_liaobots.wire.request import AUTH_HEADER, CHAT_PATH, USER_PATH
+from langchain_liaobots.wire.protocol import AUTH_HEADER, CHAT_PATH, USER_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
-from langchain_liaobots.wire.request import CHAT_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH
 
 PROSE = "Sure! Here is a joke about cats: why did the cat sit on the computer?"
 QUESTION = "Tell me a joke about 'cats' with a 'mouse' punchline."

@@ -21,12 +21,8 @@ from langchain_core.tools import tool
 
 from langchain_liaobots import ChatLiaobots, get_model, register_model
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
-from langchain_liaobots.wire.request import (
-    CHAT_PATH,
-    LOGIN_PATH,
-    USER_PATH,
-    build_payload,
-)
+from langchain_liaobots.wire.protocol import CHAT_PATH, LOGIN_PATH, USER_PATH
+from langchain_liaobots.wire.request import build_payload
 from langchain_liaobots.wire.tokens import count_reply_tokens, count_tokens
 
 LONG_ANSWER = "word " * 400

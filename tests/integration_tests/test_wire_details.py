@@ -19,7 +19,7 @@ from langchain_liaobots import (
     LiaobotsUnexpectedResponseError,
 )
 from langchain_liaobots.emulator import Answer, Cut, LiaobotsEmulator, Status
-from langchain_liaobots.wire.request import CHAT_PATH
+from langchain_liaobots.wire.protocol import CHAT_PATH
 from langchain_liaobots.wire.response import AnswerReader
 
 MODES = ["sync", "async"]

@@ -27,7 +27,7 @@ from langchain_liaobots.prompt.messages import to_wire
 from langchain_liaobots.prompt.prompting import plan_call
 from langchain_liaobots.prompt.structured import REPAIR_REQUEST
 from langchain_liaobots.registry import get_model
-from langchain_liaobots.wire.request import AUTH_HEADER, CHAT_PATH
+from langchain_liaobots.wire.protocol import AUTH_HEADER, CHAT_PATH
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
 

@@ -29,21 +29,16 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_liaobots.account import parse_account
+from langchain_liaobots.emulator.codec import encode_sse, parse_payload
 from langchain_liaobots.errors import LiaobotsError, LiaobotsRedirectError
 from langchain_liaobots.prompt.messages import to_wire
 from langchain_liaobots.prompt.reply import ReplyParser
 from langchain_liaobots.registry import ModelSpec
-from langchain_liaobots.wire.auth import parse_account
-from langchain_liaobots.wire.request import (
-    Request,
-    build_request,
-    encode_sse,
-    follow_redirect,
-    parse_payload,
-    same_origin,
-)
+from langchain_liaobots.wire.request import Request, build_request, follow_redirect
 from langchain_liaobots.wire.response import AnswerReader, StopScanner, decode_json
 from langchain_liaobots.wire.retries import parse_retry_after
+from langchain_liaobots.wire.urls import same_origin
 
 SHORT_EXAMPLES = 60
 LONG_EXAMPLES = 10_000

@@ -8,16 +8,16 @@ import uuid
 import pytest
 from langchain_core.exceptions import ContextOverflowError
 
+from langchain_liaobots.emulator.codec import parse_payload
 from langchain_liaobots.errors import LiaobotsHTMLPageError, LiaobotsOutOfCreditError
 from langchain_liaobots.registry import ModelSpec, get_model
+from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
 from langchain_liaobots.wire.request import (
-    DEFAULT_PROMPT,
     build_headers,
     build_payload,
     build_request,
-    check_limits,
-    parse_payload,
-    sign,
+    with_auth_headers,
 )
 from langchain_liaobots.wire.response import AnswerReader, StopScanner
 
@@ -58,7 +58,7 @@ def test_request_body_round_trips_through_the_servers_parser() -> None:
     req = build_request("http://127.0.0.1:1", get_model("gpt-4"), "p", MSGS)
     assert req.url == "http://127.0.0.1:1/api/chat"
     assert parse_payload(req.body)["messages"] == MSGS
-    signed = sign(req, "code-1", "gkp2=s")
+    signed = with_auth_headers(req, "code-1", "gkp2=s")
     assert signed.headers["x-auth-code"] == "code-1"
     assert signed.headers["cookie"] == "gkp2=s"
     assert "x-auth-code" not in req.headers

@@ -31,14 +31,10 @@ from langchain_liaobots.errors import (
     error_for_status,
 )
 from langchain_liaobots.wire.auth import Credentials, Step
-from langchain_liaobots.wire.request import (
-    USER_PATH,
-    Request,
-    follow_redirect,
-    is_loopback,
-    same_origin,
-)
+from langchain_liaobots.wire.protocol import USER_PATH
+from langchain_liaobots.wire.request import Request, follow_redirect
 from langchain_liaobots.wire.retries import CallRetries, parse_retry_after, retry_delay
+from langchain_liaobots.wire.urls import is_loopback, same_origin
 
 
 @pytest.mark.parametrize(

@@ -14,17 +14,15 @@ from langchain_liaobots import (
     ModelSpec,
     register_model,
 )
-from langchain_liaobots.wire.request import (
-    build_payload,
-    check_limits,
-    normalize_base_url,
-    parse_payload,
-)
+from langchain_liaobots.emulator.codec import parse_payload
+from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.wire.request import build_payload
 from langchain_liaobots.wire.tokens import (
     ReplyBudget,
     count_reply_tokens,
     count_text_tokens,
 )
+from langchain_liaobots.wire.urls import normalize_base_url
 
 BASE = "http://127.0.0.1:9"
 
