@@ -361,12 +361,14 @@ class ChatLiaobots(BaseChatModel):
     the cookie jar (shared like the acquired code), and log in again, once per
     call, when the captcha page arrives."""
 
-    proxy: str | None = Field(default_factory=from_env("LIAOBOTS_PROXY", default=None))
+    proxy: str | None = Field(
+        default_factory=from_env("LIAOBOTS_PROXY", default=None), repr=False
+    )
     """A proxy URL for both paths (``http://host:port``; HTTPS goes through
     ``CONNECT``). Defaults to ``LIAOBOTS_PROXY``; when unset, the standard
     ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` apply to both paths."""
 
-    default_headers: dict[str, str] | None = None
+    default_headers: dict[str, str] | None = Field(default=None, repr=False)
     """Extra headers sent with every request (e.g. a gateway's key). Headers the
     protocol owns (``x-auth-code``, ``content-type``, ``cookie``, ...) are
     refused."""

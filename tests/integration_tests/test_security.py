@@ -108,6 +108,19 @@ async def test_code_absent_from_repr_dump_traces_logs_and_errors(
     assert "Retry 1 of 1" in caplog.text  # the retry was logged, without the code
 
 
+def test_header_and_proxy_secrets_absent_from_repr() -> None:
+    llm = ChatLiaobots(
+        base_url="http://127.0.0.1:9",
+        auth="code",
+        proxy="http://user:proxy-secret@127.0.0.1:8",
+        default_headers={"x-gateway-key": "gateway-secret"},
+    )
+    for shown in (repr(llm), str(llm)):
+        assert "proxy-secret" not in shown
+        assert "gateway-secret" not in shown
+    assert llm.default_headers == {"x-gateway-key": "gateway-secret"}
+
+
 def test_secret_str_given_code_not_in_dumpd() -> None:
     llm = ChatLiaobots(base_url="http://127.0.0.1:9", auth=SecretStr(CODE))
     assert CODE not in _everything(llm)
