@@ -11,8 +11,9 @@ A model asks :data:`CLIENTS` for a :class:`Client` on every call, with a
 * :class:`AuthKey`, what identifies the **credentials**: base URL, the auth
   code's digest, the opt-in setup steps and the body format. One
   :class:`~langchain_liaobots.wire.auth.Credentials` (acquired code, session
-  cookies) and one :class:`SetupFlight` per key, shared by threads and event
-  loops, so concurrent first calls run the setup steps once.
+  cookies; guarded by a lock this module gives it, as ``wire/`` holds none)
+  and one :class:`SetupFlight` per key, shared by threads and event loops, so
+  concurrent first calls run the setup steps once.
 * The **request settings**, ``timeout`` and ``default_headers``: the drivers
   apply them to each request, with the code and the cookies the credentials
   sign it with. The pools keep no cookie jar, so tenants sharing a pool never
@@ -624,6 +625,7 @@ class Clients:
                 acquire=ident.acquire,
                 login=ident.login,
                 body_format=ident.body_format,
+                lock=threading.RLock(),
             )
             auth = self._auth[key.auth] = _Entry((credentials, SetupFlight()))
         binding = self._bindings[uid] = self._attach(uid, key, pool, auth, user)
@@ -750,7 +752,7 @@ class Clients:
             if auth is None:
                 credentials, _ = binding.auth.value
                 auth = auths[id(binding.auth)] = _Entry(
-                    (credentials.forked(), SetupFlight())
+                    (credentials.forked(threading.RLock()), SetupFlight())
                 )
                 self._auth[key.auth] = auth
             binding.released = True  # the parent's binding: its callback is moot

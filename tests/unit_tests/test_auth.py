@@ -32,10 +32,16 @@ def test_credentials_acquire_sign_and_refresh_once() -> None:
     assert signed.headers["cookie"] == "gkp2=s1"
     retries = CallRetries(0, creds)
     refused = error_for_status(401, "")
-    assert retries.delay_after(refused, started=False, generation=generation) == 0.0
+    assert (
+        retries.delay_after(refused, started=False, generation=generation, draw=0.5)
+        == 0.0
+    )
     assert creds.next_step() is not None  # the code is dropped
     assert creds.code is None
-    assert retries.delay_after(refused, started=False, generation=generation) is None
+    assert (
+        retries.delay_after(refused, started=False, generation=generation, draw=0.5)
+        is None
+    )
     assert "first-code" not in repr(creds)
 
 
