@@ -203,36 +203,33 @@ def failure_of(exc: BaseException, kinds: Kinds) -> Failure:
 class _Steps(Generic[T]):
     """One exchange stepped by a driver: an outcome in, the next command out.
 
-    Iterating gives the exchange's commands; before each, the outcome of the
-    last one goes in: :attr:`result`, or the failure :meth:`fail` was given.
-    At the end, :attr:`value` holds what the exchange returned.
+    :meth:`send` sends a command's result in, :meth:`throw` its failure (a
+    library exception mapped to a :class:`Failure`, or a typed error as is);
+    each returns the next command, or ``None`` once the exchange has returned,
+    and then :attr:`value` holds what it returned.
     """
 
-    __slots__ = ("_failure", "flow", "result", "value")
+    __slots__ = ("flow", "value")
 
     def __init__(self, flow: Exchange[T]) -> None:
         self.flow = flow
-        self.result: Result = None
-        self._failure: BaseException | None = None
         self.value: T
 
-    def __iter__(self) -> _Steps[T]:
-        return self
-
-    def __next__(self) -> Command:
-        result, failure = self.result, self._failure
-        self.result = self._failure = None
+    def send(self, result: Result) -> Command | None:
+        """Send a command's result in; return the next command (``None``: done)."""
         try:
-            if failure is None:
-                return self.flow.send(result)
+            return self.flow.send(result)
+        except StopIteration as done:
+            self.value = done.value
+            return None
+
+    def throw(self, failure: BaseException) -> Command | None:
+        """Throw a command's failure in; return the next command (``None``: done)."""
+        try:
             return self.flow.throw(failure)
         except StopIteration as done:
             self.value = done.value
-            raise
-
-    def fail(self, failure: BaseException) -> None:
-        """Throw a failure in next: a mapped :class:`Failure`, or a typed error."""
-        self._failure = failure
+            return None
 
 
 class _Driver:
@@ -306,20 +303,25 @@ class SyncDriver(_Driver):
         return steps.value
 
     def _drive(self, steps: _Steps[Any]) -> Generator[str, None, None]:
+        send = steps.send
         try:
-            for cmd in steps:
+            cmd = send(None)
+            while cmd is not None:
                 if type(cmd) is Emit:
                     yield cmd.text
+                    cmd = send(None)
                     continue
                 try:
                     # READ, the command of every piece, skips the dispatch.
-                    steps.result = (
+                    result = (
                         next(self._pieces, b"") if cmd is READ else self._perform(cmd)
                     )
                 except _REQUESTS_ERRORS as exc:
-                    steps.fail(failure_of(exc, _REQUESTS_KINDS))
+                    cmd = steps.throw(failure_of(exc, _REQUESTS_KINDS))
                 except LiaobotsError as exc:  # the setup leader's failure
-                    steps.fail(exc)
+                    cmd = steps.throw(exc)
+                else:
+                    cmd = send(result)
         finally:
             self._finish(steps.flow)
 
@@ -419,21 +421,26 @@ class AsyncDriver(_Driver):
         return steps.value
 
     async def _drive(self, steps: _Steps[Any]) -> AsyncGenerator[str, None]:
+        send = steps.send
         try:
-            for cmd in steps:
+            cmd = send(None)
+            while cmd is not None:
                 if type(cmd) is Emit:
                     yield cmd.text
+                    cmd = send(None)
                     continue
                 try:
                     # READ, the command of every piece, skips the dispatch.
                     if cmd is READ:
-                        steps.result = await self._resp.content.readany()
+                        result = await self._resp.content.readany()
                     else:
-                        steps.result = await self._perform(cmd)
+                        result = await self._perform(cmd)
                 except self._errors as exc:
-                    steps.fail(failure_of(exc, self._kinds))
+                    cmd = steps.throw(failure_of(exc, self._kinds))
                 except LiaobotsError as exc:  # the setup leader's failure
-                    steps.fail(exc)
+                    cmd = steps.throw(exc)
+                else:
+                    cmd = send(result)
         finally:
             self._finish(steps.flow)
 
