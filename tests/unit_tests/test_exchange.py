@@ -211,6 +211,27 @@ def test_a_connect_failure_past_the_retries_says_what_happened() -> None:
     assert "ConnectionRefusedError" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("refused", "the connection was refused"),
+        ("unresolved", "the host name did not resolve"),
+        ("reset", "the connection was reset"),
+        ("proxy", "the proxy failed"),
+        ("io", "a network error"),
+    ],
+)
+def test_each_connection_failure_kind_is_said_in_words(kind: str, said: str) -> None:
+    flow = _chat(max_retries=0)
+    next(flow)
+    assert flow.throw(Failure(kind, OSError("it broke"))) is DRAW
+    with pytest.raises(LiaobotsConnectionError) as info:
+        flow.send(0.5)
+    assert f"Could not reach {BASE}/api/chat ({said}: OSError: it broke)" in str(
+        info.value
+    )
+
+
 def test_a_timeout_before_the_answer_is_never_retried() -> None:
     flow = _chat(max_retries=5)
     next(flow)
