@@ -97,11 +97,7 @@ from langchain_liaobots.wire.protocol import (
     PROTOCOL_HEADERS,
     BodyFormat,
 )
-from langchain_liaobots.wire.request import (
-    Request,
-    build_models_request,
-    build_request,
-)
+from langchain_liaobots.wire.request import Request, build_models_request, build_request
 from langchain_liaobots.wire.tokens import (
     count_input_tokens,
     count_text_tokens,
@@ -746,7 +742,7 @@ class ChatLiaobots(BaseChatModel):
         client = self._client()
         for turn in call.turns():  # one request, or more to repair the reply
             flow, model_id = self._chat(client, turn, stop)
-            texts = SyncDriver(client).run(flow)
+            texts = SyncDriver(client).stream(flow)
             try:
                 for text in texts:
                     yield from turn.feed(text)
@@ -768,7 +764,7 @@ class ChatLiaobots(BaseChatModel):
         client = self._client()
         for turn in call.turns():  # one request, or more to repair the reply
             flow, model_id = self._chat(client, turn, stop)
-            texts = AsyncDriver(client).run(flow)
+            texts = AsyncDriver(client).stream(flow)
             try:
                 async for text in texts:
                     for chunk in turn.feed(text):
@@ -883,7 +879,7 @@ class ChatLiaobots(BaseChatModel):
 
     # -- the account and the service's models ----------------------------------
 
-    def _account_exchange(self, client: Client) -> Exchange:
+    def _account_exchange(self, client: Client) -> Exchange[AccountState]:
         if not client.credentials.can_authenticate:
             raise missing_code_error()
         return exchange.fetch_json(
@@ -894,7 +890,7 @@ class ChatLiaobots(BaseChatModel):
             max_retries=self.max_retries,
         )
 
-    def _models_exchange(self, client: Client) -> Exchange:
+    def _models_exchange(self, client: Client) -> Exchange[list[ModelSpec]]:
         base_url = self.base_url
         return exchange.fetch_json(
             lambda: build_models_request(base_url),
@@ -919,8 +915,7 @@ class ChatLiaobots(BaseChatModel):
                 `LiaobotsRateLimitError`.
         """
         client = self._client()
-        (state,) = SyncDriver(client).run(self._account_exchange(client))
-        return state  # type: ignore[no-any-return]
+        return SyncDriver(client).call(self._account_exchange(client))
 
     async def aaccount(self) -> AccountState:
         """Async `account`.
@@ -932,10 +927,7 @@ class ChatLiaobots(BaseChatModel):
             LiaobotsError: A typed error.
         """
         client = self._client()
-        (state,) = [
-            s async for s in AsyncDriver(client).run(self._account_exchange(client))
-        ]
-        return state  # type: ignore[no-any-return]
+        return await AsyncDriver(client).acall(self._account_exchange(client))
 
     def discover_models(self) -> list[ModelSpec]:
         """Ask the service for its models (``POST /api/models``) and register them.
@@ -950,8 +942,7 @@ class ChatLiaobots(BaseChatModel):
             LiaobotsError: A typed error.
         """
         client = self._client()
-        (specs,) = SyncDriver(client).run(self._models_exchange(client))
-        return specs  # type: ignore[no-any-return]
+        return SyncDriver(client).call(self._models_exchange(client))
 
     async def adiscover_models(self) -> list[ModelSpec]:
         """Async `discover_models`.
@@ -963,10 +954,7 @@ class ChatLiaobots(BaseChatModel):
             LiaobotsError: A typed error.
         """
         client = self._client()
-        (specs,) = [
-            s async for s in AsyncDriver(client).run(self._models_exchange(client))
-        ]
-        return specs  # type: ignore[no-any-return]
+        return await AsyncDriver(client).acall(self._models_exchange(client))
 
     # -- resources -----------------------------------------------------------
 

@@ -1,18 +1,19 @@
 """The one owner of client state: a model's wire settings in, pooled clients out.
 
-A model asks :data:`CLIENTS` for a :class:`Client` on every call, with a
-:class:`ClientKey` of its settings, split by what each setting changes:
+A model asks `CLIENTS` for a `Client` on every call, with a
+`ClientKey` of its settings, split by what each setting changes:
 
-* :class:`PoolKey`, what changes the **connection**: the origin (scheme, host,
+* `PoolKey`, what changes the **connection**: the origin (scheme, host,
   port), TLS verification, the proxy, ``max_connections``, an application's
-  own HTTP client, and the process id. One :class:`Pool` per key holds a
+  own HTTP client, and the process id. One `Pool` per key holds a
   ``requests.Session`` for the sync path and one ``aiohttp.ClientSession`` per
   running event loop. A thousand tenants with their own codes share one pool.
-* :class:`AuthKey`, what identifies the **credentials**: base URL, the auth
+* `AuthKey`, what identifies the **credentials**: base URL, the auth
   code's digest, the opt-in setup steps and the body format. One
-  :class:`~langchain_liaobots.wire.auth.Credentials` (acquired code, session
-  cookies) and one :class:`SetupFlight` per key, shared by threads and event
-  loops, so concurrent first calls run the setup steps once.
+  `Credentials` (acquired code, session
+  cookies; guarded by a lock this module gives it, as ``wire/`` holds none)
+  and one `SetupFlight` per key, shared by threads and event loops, so
+  concurrent first calls run the setup steps once.
 * The **request settings**, ``timeout`` and ``default_headers``: the drivers
   apply them to each request, with the code and the cookies the credentials
   sign it with. The pools keep no cookie jar, so tenants sharing a pool never
@@ -23,7 +24,7 @@ its client through a weak reference. When the last model bound to credentials
 is collected, they are dropped. When the last model bound to a pool is
 collected, the pool goes idle: its connections stay open for the next model
 with the same settings (short-lived models, one per tenant or per request,
-reuse them), and only the :data:`IDLE_POOLS` most recently idle pools are
+reuse them), and only the `IDLE_POOLS` most recently idle pools are
 kept; older ones are closed.
 A per-loop session closes with its loop's ``shutdown_asyncgens()`` (as
 ``asyncio.run`` does) and leaves the map then; one whose loop was closed
@@ -31,7 +32,7 @@ without that is reclaimed (closed, its transports finished and sockets
 released, without warnings) when the pool is next used, closed or dropped, so
 a closed loop is never kept alive for long.
 
-In a forked child, :data:`CLIENTS` gives every pool a fresh, empty twin (the
+In a forked child, `CLIENTS` gives every pool a fresh, empty twin (the
 parent's connections stay the parent's) and keeps each key's credentials. At
 interpreter exit every pool is closed.
 """
@@ -135,7 +136,7 @@ class PoolKey(NamedTuple):
 
     Attributes:
         pid: The process id (a forked child never uses its parent's sockets).
-        origin: :func:`origin_of` the base URL.
+        origin: `origin_of` the base URL.
         verify: Whether TLS certificates are verified.
         proxy: The proxy URL, or ``None`` for the environment's settings.
         max_connections: The pool's size, ``None`` for no limit.
@@ -158,7 +159,7 @@ class AuthKey(NamedTuple):
     Attributes:
         pid: The process id (a forked child never uses its parent's state).
         base_url: The service's base URL.
-        code: :func:`code_digest` of the given auth code.
+        code: `code_digest` of the given auth code.
         acquire: Whether a code is acquired from the service.
         login: Whether the session login is used.
         body_format: The protocol era of the request bodies (setup steps too).
@@ -189,11 +190,11 @@ class ClientKey(NamedTuple):
 
 
 class Counts(NamedTuple):
-    """How much state :data:`CLIENTS` holds (what the pool tests count).
+    """How much state `CLIENTS` holds (what the pool tests count).
 
     Attributes:
         pools: Pools in use (one per connection configuration).
-        idle_pools: Pools no model uses, still open (at most :data:`IDLE_POOLS`).
+        idle_pools: Pools no model uses, still open (at most `IDLE_POOLS`).
         credentials: Credentials states (one per credentials identity in use).
         models: Models bound to a client.
         loop_sessions: Per-loop ``aiohttp`` sessions, over all open pools.
@@ -209,8 +210,8 @@ class Counts(NamedTuple):
 class SetupFlight:
     """One flight of setup steps at a time, shared by threads and event loops.
 
-    The first caller to :meth:`join` leads: it performs the steps and
-    lands the outcome with :meth:`land`. Later callers get the leader's future and wait
+    The first caller to `join` leads: it performs the steps and
+    lands the outcome with `land`. Later callers get the leader's future and wait
     on it (sync callers with ``result()``, async callers with
     ``asyncio.wrap_future``); a failure reaches each of them as the same error.
     """
@@ -486,7 +487,7 @@ class Pool:
         self.reclaim_closed()
 
     async def aclose(self) -> None:
-        """:meth:`close`, and close the running loop's session."""
+        """`close`, and close the running loop's session."""
         self.close()
         state = self._loops.get(asyncio.get_running_loop())
         if state is not None:
@@ -531,7 +532,7 @@ class Client:
         self.headers: Mapping[str, str] = dict(key.headers)
 
     def close(self) -> None:
-        """Close the pool's sync session (see :meth:`Pool.close`)."""
+        """Close the pool's sync session (see `Pool.close`)."""
         self.pool.close()
 
     async def aclose(self) -> None:
@@ -624,6 +625,7 @@ class Clients:
                 acquire=ident.acquire,
                 login=ident.login,
                 body_format=ident.body_format,
+                lock=threading.RLock(),
             )
             auth = self._auth[key.auth] = _Entry((credentials, SetupFlight()))
         binding = self._bindings[uid] = self._attach(uid, key, pool, auth, user)
@@ -750,7 +752,7 @@ class Clients:
             if auth is None:
                 credentials, _ = binding.auth.value
                 auth = auths[id(binding.auth)] = _Entry(
-                    (credentials.forked(), SetupFlight())
+                    (credentials.forked(threading.RLock()), SetupFlight())
                 )
                 self._auth[key.auth] = auth
             binding.released = True  # the parent's binding: its callback is moot

@@ -1,60 +1,142 @@
 """Drivers: an exchange's commands in, I/O performed, results and failures back.
 
-An exchange (:mod:`langchain_liaobots.wire.exchange`) holds every decision of a
+An exchange (`langchain_liaobots.wire.exchange`) holds every decision of a
 call; a driver only performs its commands with one HTTP library, over the
-pooled sessions of a :class:`~langchain_liaobots.transport.clients.Client`'s
+pooled sessions of a `Client`'s
 pool (shared by every model with the same connection settings), applying the
-client's request settings (timeout, extra headers) to each request, and maps
-that library's exceptions to one neutral
-:class:`~langchain_liaobots.wire.exchange.Failure` (:func:`failure_of`):
+client's request settings (timeout, extra headers) to each request, supplies
+the clock and the random draws the exchange asks for, and maps that library's
+exceptions to one neutral `Failure`
+with a table of exception types (`failure_of`):
 
-* :class:`SyncDriver` speaks ``requests``; the body is read with
+* `SyncDriver` speaks ``requests``; the body is read with
   ``read1``, so each piece is handed on as it arrives whatever the framing
   (chunked, ``Content-Length``, read until close, gzip);
-* :class:`AsyncDriver` speaks ``aiohttp`` (imported on first async use only)
+* `AsyncDriver` speaks ``aiohttp`` (imported on first async use only)
   and reads with ``readany``.
 
-Both pass everything an exchange yields that is not a command (answer text, a
-JSON endpoint's result) up to their caller, and close any response the
-exchange did not release when it ends, fails or is closed early.
+Both run an exchange with the one stepping helper (`_Steps`: results
+and failures in, the next command out), and differ only in how they perform a
+command. ``stream(flow)`` hands on the text a chat exchange emits,
+``call(flow)`` / ``acall(flow)`` return what a JSON exchange returns; either
+closes any response the exchange did not release when it ends, fails or is
+closed early.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import random
 import socket
 import ssl
 import time
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from concurrent.futures import Future
-from functools import partial
-from typing import Any, Final
+from functools import lru_cache, partial
+from typing import Any, Final, Generic
 
 import requests
 import urllib3.exceptions
+from typing_extensions import TypeVar
 
 from langchain_liaobots.errors import LiaobotsConnectionError, LiaobotsError
 from langchain_liaobots.transport.clients import Client
 from langchain_liaobots.wire.exchange import (
+    DRAW,
     JOIN_SETUP,
+    NOW,
     READ,
     RELEASE,
     Command,
+    Emit,
     Exchange,
     Failure,
     FailureKind,
     Head,
     LandSetup,
+    Result,
     Send,
     Sleep,
 )
 
 __all__ = ["AsyncDriver", "SyncDriver", "failure_of"]
 
+T = TypeVar("T", default=None)
+
 _PIECE: Final = 64 * 1024
 """The most bytes one read hands on."""
 
-_SYNC_ERRORS: Final = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+Kinds = Mapping[type[BaseException], FailureKind]
+"""Exception types to failure kinds; the most specific type listed wins."""
+
+_OS_KINDS: Final[Kinds] = {
+    TimeoutError: "timeout",  # socket.timeout too
+    ssl.SSLError: "tls",  # ssl.CertificateError too
+    ConnectionRefusedError: "refused",
+    socket.gaierror: "unresolved",
+    ConnectionResetError: "reset",
+    BrokenPipeError: "reset",
+    http.client.IncompleteRead: "reset",
+    OSError: "io",
+}
+"""The standard library's exceptions, under either library."""
+
+_REQUESTS_KINDS: Final[Kinds] = {
+    **_OS_KINDS,
+    requests.exceptions.ConnectTimeout: "timeout",
+    requests.exceptions.ReadTimeout: "timeout",
+    requests.exceptions.Timeout: "timeout",
+    urllib3.exceptions.ConnectTimeoutError: "timeout",
+    urllib3.exceptions.ReadTimeoutError: "timeout",
+    requests.exceptions.SSLError: "tls",
+    urllib3.exceptions.SSLError: "tls",
+    requests.exceptions.ProxyError: "proxy",
+    requests.exceptions.InvalidProxyURL: "proxy",
+    urllib3.exceptions.ProxyError: "proxy",
+    urllib3.exceptions.ProxySchemeUnknown: "proxy",
+    urllib3.exceptions.ProxySchemeUnsupported: "proxy",
+    urllib3.exceptions.NameResolutionError: "unresolved",
+    # A ConnectTimeoutError by class, but raised for any failed connect: its
+    # cause (refused, unresolved, timed out) says which.
+    urllib3.exceptions.NewConnectionError: "io",
+    requests.exceptions.ChunkedEncodingError: "reset",
+    urllib3.exceptions.ProtocolError: "reset",
+    urllib3.exceptions.IncompleteRead: "reset",
+    requests.exceptions.ConnectionError: "io",
+}
+"""``requests``' and ``urllib3``'s exceptions."""
+
+_REQUESTS_ERRORS: Final = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    OSError,
+)
+"""What the sync path's I/O raises."""
+
+
+@lru_cache(maxsize=1)
+def _aiohttp_kinds() -> Kinds:
+    """``aiohttp``'s exceptions (imported on first async use only)."""
+    import aiohttp
+    from aiohttp import http_exceptions
+
+    return {
+        **_OS_KINDS,
+        asyncio.TimeoutError: "timeout",  # not TimeoutError before Python 3.11
+        aiohttp.ServerTimeoutError: "timeout",
+        aiohttp.ClientConnectorCertificateError: "tls",
+        aiohttp.ClientSSLError: "tls",
+        aiohttp.ClientProxyConnectionError: "proxy",
+        aiohttp.ClientHttpProxyError: "proxy",
+        aiohttp.ClientConnectorDNSError: "unresolved",
+        aiohttp.ServerDisconnectedError: "reset",
+        aiohttp.ClientPayloadError: "reset",
+        http_exceptions.ContentLengthError: "reset",
+        http_exceptions.TransferEncodingError: "reset",
+        # Any failed connect: its cause (refused, unresolved, ...) says which.
+        aiohttp.ClientConnectorError: "io",
+    }
 
 
 def _abandoned() -> LiaobotsConnectionError:
@@ -84,54 +166,74 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             todo.append(reason)
 
 
-def failure_of(exc: BaseException) -> Failure:
-    """Map a ``requests``, ``urllib3``, ``aiohttp`` or socket exception to a kind.
+def _kind_of(exc: BaseException, kinds: Kinds) -> FailureKind | None:
+    """The kind of the most specific of the exception's types in ``kinds``."""
+    for cls in type(exc).__mro__:
+        kind = kinds.get(cls)
+        if kind is not None:
+            return kind
+    return None
+
+
+def failure_of(exc: BaseException, kinds: Kinds) -> Failure:
+    """Map a library exception to a failure kind, by the types in a table.
 
     The whole chain of causes is looked at, so a refused connection wrapped
-    three times still says "refused".
+    three times still says "refused": the first exception of the chain with a
+    kind of its own wins; ``"reset"`` only if nothing more precise follows, and
+    ``"io"`` (a network error) if nothing says more.
 
     Args:
         exc: The library's exception.
+        kinds: The driver's table of exception types.
 
     Returns:
         The neutral failure, with ``exc`` as its cause.
     """
-    kind: FailureKind = "io"
+    found: FailureKind = "io"
     for e in _chain(exc):
-        name = type(e).__name__
-        if isinstance(e, (TimeoutError, socket.timeout, asyncio.TimeoutError)) or (
-            name in ("ReadTimeoutError", "ConnectTimeoutError", "Timeout")
-            or isinstance(e, requests.Timeout)
-        ):
-            kind = "timeout"
-            break
-        if isinstance(e, (ssl.SSLError, ssl.CertificateError)) or "SSL" in name:
-            kind = "tls"
-            break
-        if "Proxy" in name:
-            kind = "proxy"
-            break
-        if isinstance(e, ConnectionRefusedError):
-            kind = "refused"
-            break
-        if isinstance(e, socket.gaierror) or "NameResolution" in name or "DNS" in name:
-            kind = "unresolved"
-            break
-        if isinstance(e, (ConnectionResetError, BrokenPipeError)) or name in (
-            "ProtocolError",
-            "IncompleteRead",
-            "ChunkedEncodingError",
-            "ServerDisconnectedError",
-            "ClientPayloadError",
-            "ContentLengthError",
-            "TransferEncodingError",
-        ):
-            kind = "reset"
-    return Failure(kind, exc)
+        kind = _kind_of(e, kinds)
+        if kind == "reset":
+            found = kind
+        elif kind is not None and kind != "io":
+            return Failure(kind, exc)
+    return Failure(found, exc)
+
+
+class _Steps(Generic[T]):
+    """One exchange stepped by a driver: an outcome in, the next command out.
+
+    `send` sends a command's result in, `throw` its failure (a
+    library exception mapped to a `Failure`, or a typed error as is);
+    each returns the next command, or ``None`` once the exchange has returned,
+    and then `value` holds what it returned.
+    """
+
+    __slots__ = ("flow", "value")
+
+    def __init__(self, flow: Exchange[T]) -> None:
+        self.flow = flow
+        self.value: T
+
+    def send(self, result: Result) -> Command | None:
+        """Send a command's result in; return the next command (``None``: done)."""
+        try:
+            return self.flow.send(result)
+        except StopIteration as done:
+            self.value = done.value
+            return None
+
+    def throw(self, failure: BaseException) -> Command | None:
+        """Throw a command's failure in; return the next command (``None``: done)."""
+        try:
+            return self.flow.throw(failure)
+        except StopIteration as done:
+            self.value = done.value
+            return None
 
 
 class _Driver:
-    """What both drivers share: the exchange's stepping, the flight, cleanup."""
+    """What both drivers share: the setup flight and the cleanup."""
 
     _resp: Any
 
@@ -156,7 +258,7 @@ class _Driver:
         self._leading = False
         self._client.flight.land(cmd.error)
 
-    def _finish(self, flow: Exchange) -> None:
+    def _finish(self, flow: Exchange[Any]) -> None:
         """The exchange ended, failed or was closed early: release everything."""
         flow.close()
         self._drop()
@@ -169,43 +271,61 @@ class SyncDriver(_Driver):
 
     _pieces: Iterator[bytes] = iter(())
 
-    def run(self, flow: Exchange) -> Generator[Any, None, None]:
-        """Drive an exchange to its end.
+    def stream(self, flow: Exchange) -> Generator[str, None, None]:
+        """Drive a chat exchange, handing on the text it emits.
 
         Args:
             flow: The exchange.
 
-        Yields:
-            What the exchange hands up: answer text, or a JSON result.
+        Returns:
+            The pieces of the answer's text; closing it ends the exchange.
 
         Raises:
             LiaobotsError: The exchange's typed error for any failure.
         """
-        result: Any = None
-        thrown: BaseException | None = None
+        return self._drive(_Steps(flow))
+
+    def call(self, flow: Exchange[T]) -> T:
+        """Drive a JSON exchange to its end.
+
+        Args:
+            flow: The exchange.
+
+        Returns:
+            What the exchange returns.
+
+        Raises:
+            LiaobotsError: The exchange's typed error for any failure.
+        """
+        steps = _Steps(flow)
+        for _ in self._drive(steps):  # a JSON exchange emits no text
+            pass
+        return steps.value
+
+    def _drive(self, steps: _Steps[Any]) -> Generator[str, None, None]:
+        send = steps.send
         try:
-            while True:
-                try:
-                    cmd = flow.send(result) if thrown is None else flow.throw(thrown)
-                except StopIteration:
-                    return
-                result = thrown = None
-                if not isinstance(cmd, Command):
-                    yield cmd
+            cmd = send(None)
+            while cmd is not None:
+                if type(cmd) is Emit:
+                    yield cmd.text
+                    cmd = send(None)
                     continue
                 try:
                     # READ, the command of every piece, skips the dispatch.
                     result = (
                         next(self._pieces, b"") if cmd is READ else self._perform(cmd)
                     )
-                except _SYNC_ERRORS as exc:
-                    thrown = failure_of(exc)
+                except _REQUESTS_ERRORS as exc:
+                    cmd = steps.throw(failure_of(exc, _REQUESTS_KINDS))
                 except LiaobotsError as exc:  # the setup leader's failure
-                    thrown = exc
+                    cmd = steps.throw(exc)
+                else:
+                    cmd = send(result)
         finally:
-            self._finish(flow)
+            self._finish(steps.flow)
 
-    def _perform(self, cmd: Command) -> Any:
+    def _perform(self, cmd: Command) -> Result:
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -234,6 +354,10 @@ class SyncDriver(_Driver):
         if cmd is RELEASE:
             self._resp.raw.release_conn()
             self._resp = None
+        elif cmd is NOW:
+            return time.time()
+        elif cmd is DRAW:
+            return random.random()  # noqa: S311 - jitter, not a secret
         elif isinstance(cmd, Sleep):
             time.sleep(cmd.seconds)
         elif cmd is JOIN_SETUP:
@@ -259,34 +383,51 @@ class AsyncDriver(_Driver):
 
         super().__init__(client)
         self._errors = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+        self._kinds = _aiohttp_kinds()
         timeout = client.timeout
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=timeout, sock_read=timeout
         )
 
-    async def run(self, flow: Exchange) -> AsyncGenerator[Any, None]:
-        """Drive an exchange to its end.
+    def stream(self, flow: Exchange) -> AsyncGenerator[str, None]:
+        """Drive a chat exchange, handing on the text it emits.
 
         Args:
             flow: The exchange.
 
-        Yields:
-            What the exchange hands up: answer text, or a JSON result.
+        Returns:
+            The pieces of the answer's text; closing it ends the exchange.
 
         Raises:
             LiaobotsError: The exchange's typed error for any failure.
         """
-        result: Any = None
-        thrown: BaseException | None = None
+        return self._drive(_Steps(flow))
+
+    async def acall(self, flow: Exchange[T]) -> T:
+        """Drive a JSON exchange to its end.
+
+        Args:
+            flow: The exchange.
+
+        Returns:
+            What the exchange returns.
+
+        Raises:
+            LiaobotsError: The exchange's typed error for any failure.
+        """
+        steps = _Steps(flow)
+        async for _ in self._drive(steps):  # a JSON exchange emits no text
+            pass
+        return steps.value
+
+    async def _drive(self, steps: _Steps[Any]) -> AsyncGenerator[str, None]:
+        send = steps.send
         try:
-            while True:
-                try:
-                    cmd = flow.send(result) if thrown is None else flow.throw(thrown)
-                except StopIteration:
-                    return
-                result = thrown = None
-                if not isinstance(cmd, Command):
-                    yield cmd
+            cmd = send(None)
+            while cmd is not None:
+                if type(cmd) is Emit:
+                    yield cmd.text
+                    cmd = send(None)
                     continue
                 try:
                     # READ, the command of every piece, skips the dispatch.
@@ -295,13 +436,15 @@ class AsyncDriver(_Driver):
                     else:
                         result = await self._perform(cmd)
                 except self._errors as exc:
-                    thrown = failure_of(exc)
+                    cmd = steps.throw(failure_of(exc, self._kinds))
                 except LiaobotsError as exc:  # the setup leader's failure
-                    thrown = exc
+                    cmd = steps.throw(exc)
+                else:
+                    cmd = send(result)
         finally:
-            self._finish(flow)
+            self._finish(steps.flow)
 
-    async def _perform(self, cmd: Command) -> Any:
+    async def _perform(self, cmd: Command) -> Result:
         client = self._client
         if isinstance(cmd, Send):
             self._drop()
@@ -323,6 +466,10 @@ class AsyncDriver(_Driver):
         if cmd is RELEASE:
             self._resp.release()
             self._resp = None
+        elif cmd is NOW:
+            return time.time()
+        elif cmd is DRAW:
+            return random.random()  # noqa: S311 - jitter, not a secret
         elif isinstance(cmd, Sleep):
             await asyncio.sleep(cmd.seconds)
         elif cmd is JOIN_SETUP:

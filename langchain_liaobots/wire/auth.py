@@ -1,6 +1,6 @@
 """Auth state: a given code or an opt-in acquisition in, signed requests out.
 
-:class:`Credentials` is the sans-I/O state of one model's authentication, shared
+`Credentials` is the sans-I/O state of one model's authentication, shared
 by its sync and async transports:
 
 * the auth code, given by the user or acquired from ``POST /api/user`` with
@@ -9,23 +9,25 @@ by its sync and async transports:
   (and any cookie the service sets later) and kept for the configuration's
   lifetime.
 
-The transports ask :meth:`Credentials.next_step` which setup request to send
-(the login, then the acquisition), hand back each answer to
-:meth:`Credentials.complete`, :meth:`~Credentials.sign` every request just
-before sending it, and, when a call fails before any text has streamed, ask
-:meth:`~Credentials.reject` whether a fresh code (on 401/402) or a fresh session
-(on the captcha page) is worth one more try. :meth:`~Credentials.scrub_text`
+The exchange asks `Credentials.setup_due` whether setup is due and
+`Credentials.next_step` for the request of the next step (the login,
+then the acquisition; each built once, when it is about to be sent), hands
+back each answer to `Credentials.complete`, has
+`sign` sign every request just before sending it, and,
+when a call fails before any text has streamed, asks
+`reject` whether a fresh code (on 401/402) or a fresh session
+(on the captcha page) is worth one more try. `scrub_text`
 removes the codes from text of the service quoted in an error. The acquisition
 reads the new code from ``/api/user``'s answer with
-:func:`~langchain_liaobots.account.parse_account`; a "Too many requests" answer
+`parse_account`; a "Too many requests" answer
 is a rate-limit error, never a code.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from http.cookies import CookieError, SimpleCookie
 from typing import Literal, NamedTuple
 
@@ -81,9 +83,11 @@ class Step(NamedTuple):
 class Credentials:
     """The auth state of one model: its code, its cookies, and what setup is due.
 
-    Thread-safe: sync threads and event loops may share one instance. The
-    setup steps run as one flight (see :mod:`langchain_liaobots.wire.exchange`),
-    so concurrent first calls acquire one code, not one each.
+    Sync threads and event loops may share one instance when its owner
+    (`langchain_liaobots.transport.clients`) gives it a lock; this module
+    creates none. The setup steps run as one flight (see
+    `langchain_liaobots.wire.exchange`), so concurrent first calls acquire
+    one code, not one each.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class Credentials:
         acquire: bool = False,
         login: bool = False,
         body_format: BodyFormat = "2023",
+        lock: AbstractContextManager[object] | None = None,
     ) -> None:
         """Create the state; nothing is sent.
 
@@ -106,6 +111,8 @@ class Credentials:
                 when the captcha page says the session is gone.
             body_format: The era of the login and ``/api/user`` bodies
                 (``"2023"`` or the last clients' ``"2025"``).
+            lock: A reentrant lock guarding the state, from the owner that
+                shares it between threads; ``None`` for one thread only.
         """
         self._base_url = base_url
         self._given = auth_code or None
@@ -116,7 +123,7 @@ class Credentials:
         self._logged_in = False
         self._cookies: dict[str, str] = {}
         self._seen_codes: set[str] = set() if self._given is None else {self._given}
-        self._lock = threading.RLock()
+        self._lock = nullcontext() if lock is None else lock
         self.generation = 0
         """Bumped whenever the code or the session changes."""
 
@@ -140,8 +147,15 @@ class Credentials:
         """Whether a call can carry a code (one is known, or may be acquired)."""
         return self.code is not None or self._acquire
 
+    @property
+    def setup_due(self) -> bool:
+        """Whether a setup step is due (nothing is built to tell)."""
+        return (self._login and not self._logged_in) or (
+            self._acquire and self._acquired is None
+        )
+
     def next_step(self) -> Step | None:
-        """Return the setup request due before the next call, if any.
+        """Build the setup request due before the next call, if any.
 
         Returns:
             The session login (if enabled and not done), then the code
@@ -227,8 +241,8 @@ class Credentials:
             request: The unsigned request.
 
         Returns:
-            The signed request, and the :attr:`generation` it was signed with
-            (hand it back to :meth:`reject` if the request fails).
+            The signed request, and the `generation` it was signed with
+            (hand it back to `reject` if the request fails).
         """
         with self._lock:
             return (
@@ -240,7 +254,7 @@ class Credentials:
         """Decide whether a failure is cured by fresh credentials.
 
         An acquired code refused with 401/402 is dropped, so the next
-        :meth:`next_step` acquires a new one; a captcha page with the session
+        `next_step` acquires a new one; a captcha page with the session
         login on drops the session, so the next step logs in again. A code the
         user gave is never replaced.
 
@@ -293,8 +307,12 @@ class Credentials:
                 text = text.replace(code, "***")
         return text
 
-    def forked(self) -> Credentials:
-        """Return a copy for a forked child: the same codes and cookies, new locks.
+    def forked(self, lock: AbstractContextManager[object] | None) -> Credentials:
+        """Return a copy for a forked child: the same codes and cookies, a new lock.
+
+        Args:
+            lock: The child's lock (the parent's may be held by a thread the
+                child does not have).
 
         Returns:
             The copy; the parent's state is untouched.
@@ -305,6 +323,7 @@ class Credentials:
             acquire=self._acquire,
             login=self._login,
             body_format=self._body_format,
+            lock=lock,
         )
         twin._acquired = self._acquired
         twin._logged_in = self._logged_in

@@ -1,30 +1,37 @@
-"""One call's whole sequence, written once: I/O results in, commands and output out.
+"""One call's whole sequence, written once: I/O results in, commands and a value out.
 
 An exchange is a generator, in the spirit of httpx's ``auth_flow`` and h11: it
 holds every decision of a call (the setup steps the
-:class:`~langchain_liaobots.wire.auth.Credentials` ask for, signing, the POST,
+`Credentials` ask for, signing, the POST,
 same-origin redirects, status to typed error, reading and decoding the body,
-the retry decision and its back-off) and performs no I/O. It yields commands;
-a driver (:mod:`langchain_liaobots.transport.drivers`) performs each one with
-its own library and sends back the result:
+the retry decision and its back-off) and performs no I/O, reads no clock and
+draws no random number. It is an `Exchange`, a
+``Generator[Command, Result, T]``: it yields a `Command`, a driver
+(`langchain_liaobots.transport.drivers`) performs it with its own library
+and sends back the `Result`, and the exchange's return value (a JSON
+endpoint's parsed answer; ``None`` for a chat) is the call's value:
 
-=====================  ==========================================  ===============
-the exchange yields    the driver                                  and sends back
-=====================  ==========================================  ===============
-``Send(request)``      POSTs it (redirects not followed); any      a :class:`Head`
-                       response still open is closed first
-:data:`READ`           reads the body bytes that have arrived,     ``bytes``
-                       whatever the framing (``b""`` at the end)
-:data:`RELEASE`        returns the fully read response's           ``None``
-                       connection to the pool
-``Sleep(seconds)``     waits                                       ``None``
-:data:`JOIN_SETUP`     joins the setup single flight: leads it,    ``True`` to
-                       or waits for the leader and re-raises its   lead, else
-                       failure here                                ``False``
-``LandSetup(error)``   ends the flight it leads, for every waiter  ``None``
-anything else          passes it up to the caller (answer text,    ``None``
-                       or a JSON endpoint's parsed result)
-=====================  ==========================================  ===============
+====================  ==========================================  ==================
+the exchange yields   the driver                                  and sends back
+====================  ==========================================  ==================
+``Send(request)``     POSTs it (redirects not followed); any      a `Head`
+                      response still open is closed first
+`READ`          reads the body bytes that have arrived,     ``bytes``
+                      whatever the framing (``b""`` at the end)
+`RELEASE`       returns the fully read response's           ``None``
+                      connection to the pool
+``Emit(text)``        hands a piece of the answer's text to       ``None``
+                      the caller
+`NOW`           reads the wall clock (for a                 ``float``: seconds
+                      ``Retry-After`` date)                       since the epoch
+`DRAW`          draws a random number (for the              ``float`` in
+                      back-off's jitter)                          ``[0, 1)``
+``Sleep(seconds)``    waits                                       ``None``
+`JOIN_SETUP`    joins the setup single flight: leads it,    ``True`` to
+                      or waits for the leader and re-raises its   lead, else
+                      failure here                                ``False``
+``LandSetup(error)``  ends the flight it leads, for every waiter  ``None``
+====================  ==========================================  ==================
 
 An I/O failure goes back in with ``generator.throw(Failure(kind, cause))``; the
 exchange alone decides what it means (a retry before the first byte of the
@@ -32,7 +39,7 @@ answer, a cut with the partial text after it, a timeout). A response the
 exchange does not release is closed by the driver when it sends again, or when
 the exchange ends.
 
-:func:`chat` streams an answer's text; :func:`fetch_json` returns one parsed
+`chat` emits an answer's text; `fetch_json` returns one parsed
 value from a small JSON endpoint (account state, model discovery).
 """
 
@@ -40,8 +47,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, cast
 from urllib.parse import urlsplit
+
+from typing_extensions import TypeVar
 
 from langchain_liaobots.errors import (
     LiaobotsConnectionError,
@@ -53,31 +62,33 @@ from langchain_liaobots.errors import (
     error_for_status,
 )
 from langchain_liaobots.wire.auth import Credentials
-from langchain_liaobots.wire.request import (
-    REDIRECT_STATUSES,
-    Request,
-    follow_redirect,
-)
+from langchain_liaobots.wire.request import REDIRECT_STATUSES, Request, follow_redirect
 from langchain_liaobots.wire.response import AnswerReader, decode_json
 from langchain_liaobots.wire.retries import CallRetries, parse_retry_after
 
 __all__ = [
+    "DRAW",
     "JOIN_SETUP",
+    "NOW",
     "READ",
     "RELEASE",
     "Command",
+    "Emit",
     "Exchange",
     "Failure",
     "FailureKind",
     "Head",
     "LandSetup",
+    "Result",
     "Send",
+    "Signal",
     "Sleep",
     "chat",
     "fetch_json",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=None)
+"""What an exchange returns (``None``, the default, for a chat)."""
 
 ERROR_BODY_BYTES: Final = 2048
 """How much of an error response's body is read for the error message."""
@@ -86,50 +97,63 @@ JSON_BODY_LIMIT: Final = 4 * 1024 * 1024
 """The most bytes a JSON endpoint's answer may have."""
 
 
-class Command:
-    """Base of what an exchange asks its driver to do."""
+class Signal:
+    """A command without arguments; it prints its name (h11's ``Sentinel``)."""
 
-    __slots__ = ()
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        """Name the signal.
+
+        Args:
+            name: The name it prints, that of the constant holding it.
+        """
+        self.name = name
+
+    def __repr__(self) -> str:
+        """Return the name."""
+        return self.name
+
+
+READ: Final = Signal("READ")
+"""Read the next body bytes that have arrived (``b""`` at the end)."""
+
+RELEASE: Final = Signal("RELEASE")
+"""Return the fully read response's connection to the pool."""
+
+NOW: Final = Signal("NOW")
+"""Read the wall clock: seconds since the epoch."""
+
+DRAW: Final = Signal("DRAW")
+"""Draw a random number in ``[0, 1)``."""
+
+JOIN_SETUP: Final = Signal("JOIN_SETUP")
+"""Lead the setup flight (``True``) or wait for the one under way (``False``)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Send(Command):
+class Send:
     """POST ``request`` (redirects are the exchange's business, not followed)."""
 
     request: Request
 
 
-class _Read(Command):
-    __slots__ = ()
+@dataclass(slots=True)  # not frozen: one is made per piece, at half the cost
+class Emit:
+    """Hand ``text``, a piece of the answer, to the caller."""
 
-
-class _Release(Command):
-    __slots__ = ()
-
-
-class _JoinSetup(Command):
-    __slots__ = ()
-
-
-READ: Final = _Read()
-"""Read the next body bytes that have arrived (``b""`` at the end)."""
-
-RELEASE: Final = _Release()
-"""Return the fully read response's connection to the pool."""
-
-JOIN_SETUP: Final = _JoinSetup()
-"""Lead the setup flight (``True``) or wait for the one under way (``False``)."""
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
-class Sleep(Command):
+class Sleep:
     """Wait ``seconds`` (the back-off before a retry)."""
 
     seconds: float
 
 
 @dataclass(frozen=True, slots=True)
-class LandSetup(Command):
+class LandSetup:
     """End the setup flight this exchange leads; waiters see ``error`` too."""
 
     error: LiaobotsError | None
@@ -150,6 +174,15 @@ class Head:
     set_cookies: Sequence[str] = ()
 
 
+Command = Send | Signal | Emit | Sleep | LandSetup
+"""What an exchange asks its driver to do (the table above)."""
+
+Result = Head | bytes | bool | float | None
+"""What a driver sends back: the result of the command performed."""
+
+Exchange = Generator[Command, Result, T]
+"""An exchange: yields commands, receives their results, returns its value."""
+
 FailureKind = Literal["timeout", "refused", "unresolved", "tls", "reset", "proxy", "io"]
 """What kind of I/O failure happened, in the library's stead."""
 
@@ -166,7 +199,7 @@ class Failure(Exception):  # noqa: N818 - a signal to the exchange, not an error
     """An I/O failure, thrown into an exchange by its driver.
 
     Attributes:
-        kind: The neutral kind (see :data:`FailureKind`).
+        kind: The neutral kind (see `FailureKind`).
         cause: The library's exception, kept as the ``__cause__`` of the typed
             error the exchange raises.
     """
@@ -181,10 +214,6 @@ class Failure(Exception):  # noqa: N818 - a signal to the exchange, not an error
         super().__init__(kind)
         self.kind = kind
         self.cause = cause
-
-
-Exchange = Generator[Any, Any, None]
-"""An exchange: yields commands and output, receives results, raises typed errors."""
 
 
 @dataclass(slots=True)
@@ -253,13 +282,13 @@ class _Call:
             partial_text=text,
         )
 
-    def post(self, request: Request) -> Generator[Any, Any, Head]:
+    def post(self, request: Request) -> Exchange[Head]:
         """POST a signed request; return a 2xx head or raise a typed error."""
         credentials = self.credentials
         hops = 0
         while True:
             try:
-                head: Head = yield Send(request)
+                head = cast("Head", (yield Send(request)))
             except Failure as failure:
                 raise self.send_error(request.url, failure) from failure.cause
             credentials.remember(head.set_cookies)
@@ -272,19 +301,21 @@ class _Call:
                 hops += 1
                 continue
             body = yield from self.read_some(ERROR_BODY_BYTES)
+            retry_after = head.headers.get("retry-after")
+            now = cast("float", (yield NOW)) if retry_after else 0.0
             raise error_for_status(
                 status,
                 credentials.scrub_text(body.decode("utf-8", "replace")),
-                retry_after=parse_retry_after(head.headers.get("retry-after")),
+                retry_after=parse_retry_after(retry_after, now),
             )
 
     @staticmethod
-    def read_some(limit: int) -> Generator[Any, Any, bytes]:
+    def read_some(limit: int) -> Exchange[bytes]:
         """Read up to about ``limit`` bytes of an error body; a failure ends it."""
         data = b""
         while len(data) < limit:
             try:
-                piece: bytes = yield READ
+                piece = cast("bytes", (yield READ))
             except Failure:
                 break
             if not piece:
@@ -292,13 +323,13 @@ class _Call:
             data += piece
         return data
 
-    def read_all(self, url: str) -> Generator[Any, Any, bytes]:
+    def read_all(self, url: str) -> Exchange[bytes]:
         """Read a small JSON answer whole, then release its connection."""
         what = urlsplit(url).path
         data = bytearray()
         while True:
             try:
-                piece: bytes = yield READ
+                piece = cast("bytes", (yield READ))
             except Failure as failure:
                 raise self.send_error(url, failure) from failure.cause
             if not piece:
@@ -313,12 +344,15 @@ class _Call:
         yield RELEASE
         return bytes(data)
 
-    def setup(self) -> Generator[Any, Any, None]:
-        """Send the setup steps due, as one flight shared by every caller."""
+    def setup(self) -> Exchange:
+        """Send the setup steps due, as one flight shared by every caller.
+
+        Each step's request is built once, by the leader, just before it is
+        sent (what is due may change while waiting to lead).
+        """
         credentials = self.credentials
-        while credentials.next_step() is not None:
-            lead = yield JOIN_SETUP
-            if not lead:
+        while credentials.setup_due:
+            if not (yield JOIN_SETUP):
                 continue  # another caller's flight finished; check again
             try:
                 while (step := credentials.next_step()) is not None:
@@ -331,25 +365,28 @@ class _Call:
             yield LandSetup(None)
 
     def attempts(
-        self,
-        max_retries: int,
-        attempt: Callable[[_Progress], Generator[Any, Any, None]],
-    ) -> Exchange:
-        """Run ``attempt`` after the setup, retrying as :class:`CallRetries` allows."""
+        self, max_retries: int, attempt: Callable[[_Progress], Exchange[T]]
+    ) -> Exchange[T]:
+        """Run ``attempt`` after the setup, retrying as `CallRetries` allows.
+
+        After a failure the driver draws the back-off's jitter (`DRAW`).
+        """
         retries = CallRetries(max_retries, self.credentials)
         while True:
             progress = _Progress()
             try:
                 yield from self.setup()
-                yield from attempt(progress)
+                return (yield from attempt(progress))
             except LiaobotsError as err:
-                delay = retries.delay_after(
-                    err, started=progress.started, generation=progress.generation
-                )
-                if delay is None:
-                    raise
-            else:
-                return
+                error = err
+            delay = retries.delay_after(
+                error,
+                started=progress.started,
+                generation=progress.generation,
+                draw=cast("float", (yield DRAW)),
+            )
+            if delay is None:
+                raise error
             yield Sleep(delay)
 
 
@@ -371,11 +408,11 @@ def chat(
         stop: Stop sequences; the answer ends before the first one.
 
     Returns:
-        The exchange; it yields commands and ``str`` pieces of answer text.
+        The exchange; it emits the answer's text (`Emit`).
     """
     call = _Call(credentials, timeout)
 
-    def attempt(progress: _Progress) -> Generator[Any, Any, None]:
+    def attempt(progress: _Progress) -> Exchange:
         signed, progress.generation = credentials.sign(request)
         head = yield from call.post(signed)
         reader = progress.reader = AnswerReader(
@@ -383,20 +420,20 @@ def chat(
         )
         while True:
             try:
-                data: bytes = yield READ
+                data = cast("bytes", (yield READ))
             except Failure as failure:
                 raise call.read_error(failure, reader) from failure.cause
             if not data:
                 break
             text = reader.feed(data)
             if text:
-                yield text
+                yield Emit(text)
             if reader.stopped:
                 return
         tail = reader.finish()
         yield RELEASE
         if tail:
-            yield tail
+            yield Emit(tail)
 
     return call.attempts(max_retries, attempt)
 
@@ -408,8 +445,8 @@ def fetch_json(
     *,
     timeout: float,
     max_retries: int,
-) -> Exchange:
-    """The exchange of one call to a small JSON endpoint: yields its parsed result.
+) -> Exchange[T]:
+    """The exchange of one call to a small JSON endpoint: returns its parsed result.
 
     Args:
         make_request: Builds the unsigned request, after the setup steps.
@@ -420,15 +457,15 @@ def fetch_json(
         max_retries: Retries for failures.
 
     Returns:
-        The exchange; it yields commands and, once, what ``parse`` returns.
+        The exchange; it returns what ``parse`` returns.
     """
     call = _Call(credentials, timeout)
 
-    def attempt(progress: _Progress) -> Generator[Any, Any, None]:
+    def attempt(progress: _Progress) -> Exchange[T]:
         request, progress.generation = credentials.sign(make_request())
         head = yield from call.post(request)
         body = yield from call.read_all(request.url)
         what = urlsplit(request.url).path
-        yield parse(decode_json(body, head.status, what, clean=credentials.scrub_text))
+        return parse(decode_json(body, head.status, what, clean=credentials.scrub_text))
 
     return call.attempts(max_retries, attempt)

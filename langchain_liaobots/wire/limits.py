@@ -1,8 +1,8 @@
 """The limit check: a registry entry and a request's input in, its tokens out.
 
-:func:`check_limits` checks the system prompt and the wire messages against the
+`check_limits` checks the system prompt and the wire messages against the
 model's ``maxLength`` (characters, counted exactly) and ``tokenLimit`` (tokens,
-estimated by :mod:`~langchain_liaobots.wire.tokens`) before anything is sent,
+estimated by `tokens`) before anything is sent,
 and returns the estimated input tokens, the count usage reports. A request over
 either budget is a ``ContextOverflowError``. Nothing here touches a socket.
 """
@@ -26,7 +26,7 @@ def check_limits(
 
     Characters are counted exactly over the prompt and every message's content;
     tokens are estimated offline by
-    :func:`~langchain_liaobots.wire.tokens.count_input_tokens`, the counter that
+    `count_input_tokens`, the counter that
     usage and ``get_num_tokens_from_messages`` use too. A limit that is unknown
     (``0`` in the registry entry) is not checked.
 

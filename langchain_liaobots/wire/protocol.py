@@ -1,15 +1,15 @@
 """The constants of the Liaobots wire format: nothing in, names and values out.
 
 One definition of the format, shared by the client's request and response sides
-(:mod:`~langchain_liaobots.wire.request`, :mod:`~langchain_liaobots.wire.response`,
-:mod:`~langchain_liaobots.wire.auth`), the account state
-(:mod:`langchain_liaobots.account`) and the local server
-(:mod:`langchain_liaobots.emulator`):
+(`request`, `response`,
+`auth`), the account state
+(`langchain_liaobots.account`) and the local server
+(`langchain_liaobots.emulator`):
 
 * the endpoints' paths, the session cookie and the header names, and the
   headers the protocol owns;
 * the defaults every request carries (the ``user-agent``, the system prompt);
-* the bodies of each era (:data:`BodyFormat`): the chat body's fields and their
+* the bodies of each era (`BodyFormat`): the chat body's fields and their
   order, a model entry's fields, the roles, the account state's fields;
 * the answers' markers: the content types, the SSE framing, the captcha page
   and the rate-limit answer of ``/api/user``.
@@ -62,7 +62,7 @@ MODELS_PATH: Final = "/api/models"
 """The path of model discovery (a bare JSON array of registry entries)."""
 
 LOGIN_PATH: Final = "/recaptcha/api/login"
-"""The path of the session login, whose job is to set :data:`SESSION_COOKIE`."""
+"""The path of the session login, whose job is to set `SESSION_COOKIE`."""
 
 SESSION_COOKIE: Final = "gkp2"
 """The session cookie the login sets; without it the service sends a captcha."""

@@ -1,26 +1,26 @@
 """The Liaobots requests: a model, a prompt and wire messages in, requests out.
 
-Nothing here touches a socket. A :class:`Request` (URL, headers, JSON body bytes)
-is what the transports (:mod:`langchain_liaobots.transport`) send:
+Nothing here touches a socket. A `Request` (URL, headers, JSON body bytes)
+is what the transports (`langchain_liaobots.transport`) send:
 
-* :func:`build_request` turns a registry entry, a prompt and wire messages into
-  the chat request (its body from :func:`build_payload`: the specified shape,
+* `build_request` turns a registry entry, a prompt and wire messages into
+  the chat request (its body from `build_payload`: the specified shape,
   ``"2023"``, or the 2025 one with ``models``/``search``; its headers from
-  :func:`build_headers`); the caller checks the input first with
-  :func:`~langchain_liaobots.wire.limits.check_limits`;
-* :func:`build_login_request`, :func:`build_user_request` and
-  :func:`build_models_request` build the session login, the auth-code /
+  `build_headers`); the caller checks the input first with
+  `check_limits`;
+* `build_login_request`, `build_user_request` and
+  `build_models_request` build the session login, the auth-code /
   account-state call and the model discovery call (the login and ``/api/user``
   bodies of the chosen era: ``{}`` and ``{"authcode"}`` in 2023, the last
   clients' ``{"token"}`` and ``{"authcode", "recommendUrl"}`` in 2025);
-* :func:`with_auth_headers` adds the auth code and the session cookie to a
+* `with_auth_headers` adds the auth code and the session cookie to a
   request just before it is sent, so nothing else ever holds them in headers;
-* :func:`follow_redirect` decides whether a redirect may be followed: only to
-  the same origin (:mod:`~langchain_liaobots.wire.urls`), so the auth code never
+* `follow_redirect` decides whether a redirect may be followed: only to
+  the same origin (`urls`), so the auth code never
   travels elsewhere.
 
-The format's constants are :mod:`langchain_liaobots.wire.protocol`; the response
-side (bytes in, text out) is :mod:`langchain_liaobots.wire.response`.
+The format's constants are `langchain_liaobots.wire.protocol`; the response
+side (bytes in, text out) is `langchain_liaobots.wire.response`.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def build_payload(
 
     Returns:
         The body as a dict with the fields of
-        :data:`~langchain_liaobots.wire.protocol.PAYLOAD_FIELDS` (or
-        :data:`~langchain_liaobots.wire.protocol.PAYLOAD_FIELDS_2025`), in that
+        `PAYLOAD_FIELDS` (or
+        `PAYLOAD_FIELDS_2025`), in that
         order.
 
     Raises:
@@ -145,7 +145,7 @@ def build_payload(
 
 
 def build_headers(base_url: str) -> dict[str, str]:
-    """Build the headers every request carries (auth: :func:`with_auth_headers`).
+    """Build the headers every request carries (auth: `with_auth_headers`).
 
     Args:
         base_url: The service's base URL; ``origin``/``referer`` derive from it.
@@ -181,7 +181,7 @@ def build_request(
     """Build the complete chat request (not yet signed).
 
     The caller checks the input first with
-    :func:`~langchain_liaobots.wire.limits.check_limits`.
+    `check_limits`.
 
     Args:
         base_url: The service's base URL.
@@ -279,7 +279,7 @@ def follow_redirect(
     """Decide a redirect: the request to send next, or an error.
 
     Only ``307``/``308`` (which keep the ``POST`` and its body) to the same
-    origin are followed, at most :data:`MAX_REDIRECTS` times. A redirect to
+    origin are followed, at most `MAX_REDIRECTS` times. A redirect to
     another scheme, host or port is refused, so the auth code never leaves the
     origin it was given for.
 

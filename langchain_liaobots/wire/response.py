@@ -1,16 +1,16 @@
 """The sans-I/O response side of the Liaobots protocol: body bytes in, answer text out.
 
-:class:`AnswerReader` takes a response's content type and the stop sequences, is
+`AnswerReader` takes a response's content type and the stop sequences, is
 fed the body's bytes piece by piece, and returns the text to hand to the caller
 for each piece. It decodes UTF-8 incrementally (a character split across pieces
 comes out whole; invalid bytes become U+FFFD, nothing is dropped), detects the
 framing per response (raw text, or ``data: {json}`` server-sent events), refuses
-HTML pages, and, through :class:`StopScanner`, ends the answer before the first
+HTML pages, and, through `StopScanner`, ends the answer before the first
 stop sequence even when it spans pieces. It also tells the transports whether
-the answer has :attr:`~AnswerReader.started` (after that a failure is never
-retried) and what :attr:`~AnswerReader.partial_text` a failure must carry.
+the answer has `started` (after that a failure is never
+retried) and what `partial_text` a failure must carry.
 
-:func:`decode_json` reads the small JSON answers (``/api/user``,
+`decode_json` reads the small JSON answers (``/api/user``,
 ``/api/models``) whatever their content type, refusing HTML pages the same way.
 Nothing here touches a socket.
 """
@@ -44,9 +44,9 @@ __all__ = ["AnswerReader", "StopScanner", "decode_json", "html_page_error"]
 class StopScanner:
     """Cut a stream of text before the first stop sequence, across piece borders.
 
-    Feed it text with :meth:`feed`; it returns what is safe to emit now and holds
+    Feed it text with `feed`; it returns what is safe to emit now and holds
     back a tail that could be the start of a stop sequence. Once a stop sequence
-    is found, :attr:`stopped` is true and nothing more is emitted.
+    is found, `stopped` is true and nothing more is emitted.
     """
 
     __slots__ = ("_pending", "_stops", "stopped")
@@ -144,9 +144,9 @@ def html_page_error(
         clean: Scrubs secrets from the page's text before it is quoted.
 
     Returns:
-        A :class:`~langchain_liaobots.errors.LiaobotsCaptchaError` for the
+        A `LiaobotsCaptchaError` for the
         service's captcha page, else a
-        :class:`~langchain_liaobots.errors.LiaobotsHTMLPageError`; the message
+        `LiaobotsHTMLPageError`; the message
         quotes the start of the page and says what to do.
     """
     text = page.decode("utf-8", "replace")
@@ -180,7 +180,7 @@ def decode_json(
 
     Raises:
         LiaobotsHTMLPageError: If the body is an HTML page (the captcha page is
-            a :class:`~langchain_liaobots.errors.LiaobotsCaptchaError`).
+            a `LiaobotsCaptchaError`).
         LiaobotsUnexpectedResponseError: If the body is not JSON.
     """
     if _is_html(body):
@@ -278,7 +278,7 @@ class AnswerReader:
 
         The emitted text, plus what was held back: a tail that could start a
         stop sequence, and undecided leading bytes (read as raw text, as
-        :meth:`finish` would). An incomplete UTF-8 character is not text yet.
+        `finish` would). An incomplete UTF-8 character is not text yet.
         """
         head = "" if self._mode else self._head.decode("utf-8-sig", "replace")
         return self.text + self._scanner.held + head

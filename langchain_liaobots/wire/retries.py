@@ -1,14 +1,20 @@
 """The retry policy: a failure before the answer started in, a delay or a re-raise out.
 
-Pure decisions shared by both transports (the waiting itself is theirs):
+Pure decisions shared by both transports. The waiting, the clock and the
+random draw are the driver's: the exchange asks for them with commands
+(`NOW`,
+`DRAW`) and passes them in here.
 
-* :func:`retry_delay` says whether a failure is retried and after how long:
-  connection errors, 429 and 5xx are, with exponential back-off and jitter, or
-  after the service's ``Retry-After``; timeouts never are (so a call fails
-  within ``timeout`` of the last byte received), nor is anything else;
-* :class:`CallRetries` is the state of one call: it refuses everything once the
+* `parse_retry_after` reads ``Retry-After`` (seconds, or an HTTP date
+  against the given ``now``);
+* `retry_delay` says whether a failure is retried and after how long:
+  connection errors, 429 and 5xx are, with exponential back-off and jitter
+  (from the given ``draw``), or after the service's ``Retry-After``; timeouts
+  never are (so a call fails within ``timeout`` of the last byte received),
+  nor is anything else;
+* `CallRetries` is the state of one call: it refuses everything once the
   answer has started (no text is ever duplicated), and grants one extra try
-  with fresh credentials when :meth:`~langchain_liaobots.wire.auth.Credentials.reject`
+  with fresh credentials when `reject`
   says they cure the failure.
 
 Each decision to retry is logged on the ``langchain_liaobots`` logger at INFO.
@@ -17,8 +23,6 @@ Each decision to retry is logged on the ``langchain_liaobots`` logger at INFO.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from email.utils import parsedate_to_datetime
 
 from langchain_liaobots.errors import LiaobotsError, LiaobotsTimeoutError
@@ -33,11 +37,13 @@ _BACKOFF_CAP = 8.0
 _RETRY_AFTER_CAP = 60.0
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None, now: float) -> float | None:
     """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds.
 
     Args:
         value: The header's value, if present.
+        now: The current time, in seconds since the epoch (the driver's clock);
+            an HTTP date is counted from it.
 
     Returns:
         Seconds to wait (never negative), or ``None`` if absent or unparseable.
@@ -56,16 +62,20 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - now)
 
 
-def retry_delay(attempt: int, max_retries: int, error: LiaobotsError) -> float | None:
+def retry_delay(
+    attempt: int, max_retries: int, error: LiaobotsError, draw: float
+) -> float | None:
     """Decide whether a failure before the answer started is retried, and when.
 
     Args:
         attempt: How many retries were already made (0 for the first failure).
         max_retries: The most retries allowed.
         error: The failure.
+        draw: A random number in ``[0, 1)`` (the driver's), placing the delay
+            within its jitter range: 0 gives the lowest, near 1 the highest.
 
     Returns:
         Seconds to wait before the next attempt (the ``Retry-After`` value when
@@ -83,7 +93,7 @@ def retry_delay(attempt: int, max_retries: int, error: LiaobotsError) -> float |
     if error.retry_after is not None:
         return min(error.retry_after, _RETRY_AFTER_CAP)
     ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0**attempt)
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311
+    return ceiling / 2 + draw * (ceiling / 2)
 
 
 class CallRetries:
@@ -102,7 +112,12 @@ class CallRetries:
         self._refreshed = False
 
     def delay_after(
-        self, error: LiaobotsError, *, started: bool, generation: int | None
+        self,
+        error: LiaobotsError,
+        *,
+        started: bool,
+        generation: int | None,
+        draw: float,
     ) -> float | None:
         """Decide what follows a failure.
 
@@ -111,6 +126,7 @@ class CallRetries:
             started: Whether any of the answer had arrived (then it is raised).
             generation: The credentials' generation the failed request was
                 signed with, or ``None`` if it failed before being signed.
+            draw: A random number in ``[0, 1)`` for the back-off's jitter.
 
         Returns:
             Seconds to wait before trying again, or ``None`` to raise.
@@ -122,7 +138,7 @@ class CallRetries:
         if self._credentials.reject(error, generation) and not self._refreshed:
             self._refreshed = True
             return 0.0
-        delay = retry_delay(self._attempt, self._max_retries, error)
+        delay = retry_delay(self._attempt, self._max_retries, error, draw)
         if delay is not None:
             self._attempt += 1
             logger.info(

@@ -3,13 +3,13 @@
 The Liaobots service reports no token usage and no tokenizer is bundled, so one
 offline estimate serves everything that counts tokens, and they all agree:
 
-* the limit check before sending (:func:`~langchain_liaobots.wire.limits.check_limits`
+* the limit check before sending (`check_limits`
   against ``tokenLimit``);
 * ``usage_metadata`` on answers (marked ``usage_estimated`` in their metadata);
 * ``ChatLiaobots.get_num_tokens`` / ``get_num_tokens_from_messages``;
-* the client-side ``max_tokens`` cut (:class:`ReplyBudget`).
+* the client-side ``max_tokens`` cut (`ReplyBudget`).
 
-:func:`count_tokens` is that estimate: langchain-core's
+`count_tokens` is that estimate: langchain-core's
 ``count_tokens_approximately`` (with its defaults) over ``{"role", "content"}``
 wire messages, computed on the wire form directly. For such a message core
 counts ``ceil((len(content) + len(role)) / 4) + 3`` tokens: about four
@@ -19,7 +19,7 @@ message has no name, tool calls or tool-call id of its own, and the wire roles
 each dict back into a LangChain message to ask core would cost a Pydantic
 validation per message, which dominated the preparation of long conversations.
 The estimate is additive over messages, so a reply counted with
-:func:`count_reply_tokens` adds exactly that many tokens to the next request's
+`count_reply_tokens` adds exactly that many tokens to the next request's
 input when it comes back as an assistant turn. Nothing here touches a socket.
 """
 
@@ -103,10 +103,10 @@ def count_text_tokens(text: str) -> int:
 class ReplyBudget:
     """Counts a reply's tokens as it streams, and cuts it at ``max_tokens``.
 
-    Feed each text delta to :meth:`take`; it returns the part within the
+    Feed each text delta to `take`; it returns the part within the
     budget. Once a delta goes over it, the reply is cut at the longest prefix
-    whose :func:`count_reply_tokens` is at most ``max_tokens`` and
-    :attr:`exhausted` is set: the caller stops reading and closes the answer.
+    whose `count_reply_tokens` is at most ``max_tokens`` and
+    `exhausted` is set: the caller stops reading and closes the answer.
     """
 
     def __init__(self, max_tokens: int | None) -> None:
@@ -138,7 +138,7 @@ class ReplyBudget:
 
     @property
     def tokens(self) -> int:
-        """The reply's tokens so far (:func:`count_reply_tokens`)."""
+        """The reply's tokens so far (`count_reply_tokens`)."""
         return count_reply_tokens(self.text)
 
     def take(self, piece: str) -> str:

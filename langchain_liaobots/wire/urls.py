@@ -1,12 +1,12 @@
 """URL and origin policy: URLs in, bare bases, origins and verdicts out.
 
-* :func:`normalize_base_url` reduces a user's ``base_url`` to the bare base the
+* `normalize_base_url` reduces a user's ``base_url`` to the bare base the
   endpoint paths are appended to, refusing credentials, queries and fragments;
-* :func:`origin_of` is a base URL's ``scheme://host[:port]`` (the ``origin`` and
+* `origin_of` is a base URL's ``scheme://host[:port]`` (the ``origin`` and
   ``referer`` headers);
-* :func:`same_origin` and :func:`canonical_origin` compare and show origins with
+* `same_origin` and `canonical_origin` compare and show origins with
   the default ports filled in (the redirect policy's test);
-* :func:`is_loopback` tells whether a URL's host is this machine.
+* `is_loopback` tells whether a URL's host is this machine.
 
 Nothing here touches a socket or resolves a name.
 """
@@ -112,7 +112,7 @@ def _origin_key(url: str) -> tuple[str, str, int | None]:
 
 
 def canonical_origin(url: str) -> str:
-    """Show a URL's origin as :func:`same_origin` compares it.
+    """Show a URL's origin as `same_origin` compares it.
 
     Args:
         url: An absolute URL.

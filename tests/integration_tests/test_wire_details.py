@@ -20,7 +20,6 @@ from langchain_liaobots import (
 )
 from langchain_liaobots.emulator import Answer, Cut, LiaobotsEmulator, Status
 from langchain_liaobots.wire.protocol import CHAT_PATH
-from langchain_liaobots.wire.response import AnswerReader
 
 MODES = ["sync", "async"]
 
@@ -103,13 +102,6 @@ def test_sse_event_that_is_not_json_is_a_typed_error_with_the_text(
         _call(_llm(server), mode, "x")
     assert info.value.partial_text == "kept"
     assert _chats(server) == 1
-
-
-def test_sse_crlf_split_across_pieces_is_one_line_end() -> None:
-    reader = AnswerReader("text/event-stream")
-    out = reader.feed(b'data: {"content": "a"}\r')
-    out += reader.feed(b'\ndata: {"content": "b"}\r\n\r\n')
-    assert out + reader.finish() == "ab"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,0 +1,146 @@
+"""wire.request: payloads, headers, signing, limits, redirects; no sockets."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from langchain_core.exceptions import ContextOverflowError
+
+from langchain_liaobots.emulator.codec import parse_payload
+from langchain_liaobots.errors import LiaobotsRedirectError
+from langchain_liaobots.registry import ModelSpec, get_model
+from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
+from langchain_liaobots.wire.request import (
+    Request,
+    build_headers,
+    build_payload,
+    build_request,
+    follow_redirect,
+    with_auth_headers,
+)
+from langchain_liaobots.wire.urls import is_loopback, same_origin
+
+MSGS = [{"role": "user", "content": "hi"}]
+
+
+def test_payload_has_exactly_the_specified_fields() -> None:
+    payload = build_payload(get_model("gpt-4"), "be brief", MSGS)
+    assert list(payload) == ["conversationId", "model", "messages", "key", "prompt"]
+    assert uuid.UUID(payload["conversationId"]).version == 4
+    assert payload["model"] == {
+        "id": "gpt-4",
+        "name": "GPT-4",
+        "maxLength": 24000,
+        "tokenLimit": 8000,
+    }
+    assert payload["messages"] == MSGS
+    assert payload["key"] == ""
+    assert payload["prompt"] == "be brief"
+
+
+def test_conversation_id_is_fresh_per_request() -> None:
+    spec = get_model("gpt-3.5-turbo")
+    ids = {build_payload(spec, "", MSGS)["conversationId"] for _ in range(50)}
+    assert len(ids) == 50
+
+
+def test_headers_derive_origin_and_referer_from_base_url() -> None:
+    headers = build_headers("https://liaobots.com/some/path")
+    assert headers["origin"] == "https://liaobots.com"
+    assert headers["referer"] == "https://liaobots.com/"
+    assert "x-auth-code" not in headers
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"].startswith("langchain-liaobots/")
+
+
+def test_request_body_round_trips_through_the_servers_parser() -> None:
+    req = build_request("http://127.0.0.1:1", get_model("gpt-4"), "p", MSGS)
+    assert req.url == "http://127.0.0.1:1/api/chat"
+    assert parse_payload(req.body)["messages"] == MSGS
+    signed = with_auth_headers(req, "code-1", "gkp2=s")
+    assert signed.headers["x-auth-code"] == "code-1"
+    assert signed.headers["cookie"] == "gkp2=s"
+    assert "x-auth-code" not in req.headers
+    assert "code-1" not in repr(signed)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "JSON object"),
+        (b"{}", "missing field(s) conversationId, model, messages, key, prompt"),
+    ],
+)
+def test_parse_payload_names_what_is_wrong(body: bytes, fragment: str) -> None:
+    with pytest.raises(ValueError, match="Invalid Liaobots chat request") as err:
+        parse_payload(body)
+    assert fragment in str(err.value)
+
+
+def test_parse_payload_rejects_bad_roles_and_models() -> None:
+    good = build_payload(get_model("gpt-4"), "", MSGS)
+    bad_role = {**good, "messages": [{"role": "tool", "content": "x"}]}
+    with pytest.raises(ValueError, match=r"messages\[0\] must be"):
+        parse_payload(json.dumps(bad_role).encode())
+    bad_model = {**good, "model": {"id": "gpt-4"}}
+    with pytest.raises(ValueError, match="'model' must be an object with id, name"):
+        parse_payload(json.dumps(bad_model).encode())
+
+
+def test_limits_count_characters_and_tokens() -> None:
+    spec = ModelSpec(id="tiny", name="Tiny", maxLength=100, tokenLimit=20)
+    check_limits(spec, "", [{"role": "user", "content": "x" * 40}])
+    with pytest.raises(ContextOverflowError, match=r"101 characters.*at most 100"):
+        check_limits(spec, "", [{"role": "user", "content": "x" * 101}])
+    with pytest.raises(
+        ContextOverflowError, match=r"tokens.*at most 20 \(tokenLimit\)"
+    ):
+        check_limits(spec, "", [{"role": "user", "content": "x" * 90}])
+
+
+def test_default_prompt_is_the_specified_persona() -> None:
+    assert "ChatGPT" in DEFAULT_PROMPT
+    assert "markdown" in DEFAULT_PROMPT.lower()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://h:80/a", "http://H/b", True),
+        ("https://h/a", "https://h:443/b", True),
+        ("http://h/a", "https://h/a", False),
+        ("http://h:1/a", "http://h:2/a", False),
+        ("http://h/a", "http://g/a", False),
+        ("http://127.0.0.1/a", "http://localhost/a", False),
+    ],
+)
+def test_same_origin(a: str, b: str, same: bool) -> None:
+    assert same_origin(a, b) is same
+
+
+def test_redirect_rules() -> None:
+    req = Request("http://127.0.0.1:1/api/chat", {"x-auth-code": "c"}, b"{}")
+    moved = follow_redirect(req, 308, "/api/v2/chat", 0)
+    assert moved.url == "http://127.0.0.1:1/api/v2/chat"
+    assert moved.body == req.body
+    with pytest.raises(LiaobotsRedirectError, match=r"another origin \(http://e:1\)"):
+        follow_redirect(req, 307, "http://user:pw@e:1/x?code=c", 0)
+    with pytest.raises(LiaobotsRedirectError, match="into a GET"):
+        follow_redirect(req, 303, "/api/chat", 0)
+    with pytest.raises(LiaobotsRedirectError, match="without a Location"):
+        follow_redirect(req, 307, None, 0)
+    with pytest.raises(LiaobotsRedirectError, match="more than 5"):
+        follow_redirect(req, 307, "/api/chat", 5)
+
+
+def test_loopback_hosts() -> None:
+    assert is_loopback("http://127.0.0.1:9")
+    assert is_loopback("http://127.8.0.1")
+    assert is_loopback("http://[::1]:9")
+    assert is_loopback("http://LOCALHOST")
+    assert not is_loopback("http://10.0.0.1")
+    assert not is_loopback("http://example.com")
