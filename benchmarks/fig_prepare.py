@@ -68,7 +68,7 @@ def _preparers() -> dict[str, Callable[[list[BaseMessage]], object]]:
 
     def ours(messages: list[BaseMessage]) -> object:
         turn = liao._plan(messages, {}).first
-        return liao._request(liao._client(), turn, None)
+        return liao._exchange(liao._client(), turn, None)  # built, never run
 
     preparers: dict[str, Callable[[list[BaseMessage]], object]] = {LIAO: ours}
     try:

@@ -1,31 +1,33 @@
 """ChatLiaobots: LangChain messages in, streamed ``AIMessageChunk``s out.
 
-The data flow of one call:
+The data flow of one call (``_stream``; ``_astream`` is the same over asyncio):
 
 ```text
-messages ──prompt.prompting.plan_call──▶ + tool / JSON-answer instructions
-         ──prompt.messages.to_wire──▶ prompt + wire messages
-         ──wire.limits.check_limits, wire.request.build_request──▶
-                                Request (not sent)
-         ──wire.exchange.chat──▶ the call's commands (sans-I/O)
-         ──transport.drivers──▶ performed over the pooled client that
+messages ──_plan: prompt.prompting.plan_call──▶ a Call: instructions added,
+                                its turns and the rule a reply must keep
+for each turn (one request; more only to repair a reply that broke the rule):
+  turn ──_exchange, the one seam to the wire:
+           prompt.messages.to_wire──▶ prompt + wire messages
+           wire.limits.check_limits, wire.request.build_request──▶ Request
+           wire.exchange.chat──▶ the call's commands (sans-I/O; nothing sent)
+       ──transport.drivers──▶ performed over the client that
                                 transport.clients owns for these settings
-         ──▶ text pieces as they arrive
-         ──wire.tokens.ReplyBudget──▶ the part within max_tokens (then
-                                stop reading)
-         ──prompt.reply.ReplyParser──▶ ChatGenerationChunks (text, tool
-                                calls) … and a final chunk_position="last"
-                                carrying the estimated usage_metadata
+       ──▶ text pieces as they arrive
+       ──Turn.feed: wire.tokens.ReplyBudget (max_tokens), then
+                    prompt.reply.ReplyParser──▶ ChatGenerationChunks (text,
+                                tool calls), held back while the rule judges
+──_last_chunk──▶ a final chunk_position="last" chunk: finish reason and the
+                 estimated usage of every request
 ```
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
-share one path; ``_astream`` is native asyncio over the same exchange.
+share one path. The class reads top-down: the LangChain entry points first,
+then the steps they call.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from types import TracebackType
@@ -80,24 +82,17 @@ from langchain_liaobots.registry import ModelSpec, get_model, register_discovere
 from langchain_liaobots.transport.clients import (
     CLIENTS,
     DEFAULT_MAX_CONNECTIONS,
-    AuthKey,
     Client,
-    ClientKey,
-    PoolKey,
-    code_digest,
-    origin_of,
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
-from langchain_liaobots.wire.auth import missing_code_error
-from langchain_liaobots.wire.exchange import Exchange
 from langchain_liaobots.wire.limits import check_limits
 from langchain_liaobots.wire.protocol import (
     DEFAULT_PROMPT,
     PROTOCOL_HEADERS,
     BodyFormat,
 )
-from langchain_liaobots.wire.request import Request, build_models_request, build_request
+from langchain_liaobots.wire.request import build_models_request, build_request
 from langchain_liaobots.wire.tokens import (
     count_input_tokens,
     count_text_tokens,
@@ -600,85 +595,71 @@ class ChatLiaobots(BaseChatModel):
         turn = plan_call(messages, self.prompt, {"tools": tools}).first
         return count_input_tokens(*to_wire(turn.messages, self.prompt))
 
-    # -- the data flow -------------------------------------------------------
+    # -- the data flow: callers first ----------------------------------------
 
-    def _request(
+    def _stream(
         self,
-        client: Client,
-        turn: Turn,
-        stop: list[str] | None,
-    ) -> tuple[Request, list[str], str, int]:
-        """Turn a planned turn and per-call options into a request; nothing is sent.
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._plan(messages, kwargs)
+        client = self._client()
+        for turn in call.turns():  # one request, or more to repair the reply
+            texts = SyncDriver(client).stream(self._exchange(client, turn, stop))
+            try:
+                for text in texts:
+                    yield from turn.feed(text)
+                    if turn.exhausted:
+                        break
+            finally:  # stop reading: closes the response (consumer gone, max_tokens)
+                texts.close()
+            yield from turn.finish()
+        yield self._last_chunk(call, kwargs)
 
-        Returns:
-            The request, the stop sequences (the caller's, then the turn's),
-            the model id and the estimated input tokens.
-        """
-        _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
-        model_id = turn.kwargs.get("model", self.model)
-        spec = get_model(model_id)
-        if not client.credentials.can_authenticate:
-            raise missing_code_error()
-        prompt, wire = to_wire(turn.messages, self.prompt)
-        input_tokens = check_limits(spec, prompt, wire)
-        request = build_request(
-            self.base_url, spec, prompt, wire, body_format=self.body_format
-        )
-        stops = stop if stop is not None else (self.stop or [])
-        return request, [*stops, *turn.stops], model_id, input_tokens
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._plan(messages, kwargs)
+        client = self._client()
+        for turn in call.turns():  # one request, or more to repair the reply
+            texts = AsyncDriver(client).stream(self._exchange(client, turn, stop))
+            try:
+                async for text in texts:
+                    for chunk in turn.feed(text):
+                        yield chunk
+                    if turn.exhausted:
+                        break
+            finally:  # stop reading: closes the response (consumer gone, max_tokens)
+                await texts.aclose()
+            for chunk in turn.finish():
+                yield chunk
+        yield self._last_chunk(call, kwargs)
 
-    def _client(self) -> Client:
-        """The client of this call's settings and process.
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
+        return _with_call_errors(generate_from_stream(stream))
 
-        Looked up on every call, so a copy with other settings, or a forked
-        child, never uses another's credentials or request settings; the pool
-        is shared by every model with the same connection settings, and kept
-        while one of them lives.
-        """
-        code = self.auth.get_secret_value() if self.auth else None
-        pid = os.getpid()
-        key = ClientKey(
-            pool=PoolKey(
-                pid=pid,
-                origin=origin_of(self.base_url),
-                verify=self.verify_tls,
-                proxy=self.proxy,
-                max_connections=self.max_connections,
-                http_client=self.http_client,
-                http_async_client=self.http_async_client,
-            ),
-            auth=AuthKey(
-                pid=pid,
-                base_url=self.base_url,
-                code=code_digest(code),
-                acquire=self.acquire_auth_code,
-                login=self.session_login,
-                body_format=self.body_format,
-            ),
-            timeout=self.timeout,
-            headers=tuple(sorted((self.default_headers or {}).items())),
-        )
-        return CLIENTS.get(key, code, self)
-
-    def _chat(
-        self, client: Client, turn: Turn, stop: list[str] | None
-    ) -> tuple[Exchange, str]:
-        """Build the exchange of one turn's request; nothing is sent yet.
-
-        Records the request's estimated input tokens on the turn.
-
-        Returns:
-            The exchange and the model id.
-        """
-        request, stops, model_id, turn.input_tokens = self._request(client, turn, stop)
-        flow = exchange.chat(
-            request,
-            client.credentials,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            stop=stops,
-        )
-        return flow, model_id
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
+        return _with_call_errors(await agenerate_from_stream(stream))
 
     def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
         """Plan the call: instructions in, its turns and their rule out."""
@@ -690,9 +671,41 @@ class ChatLiaobots(BaseChatModel):
             parse_retries=self.parse_retries,
         )
 
-    def _last_chunk(
-        self, model_id: str, call: Call, kwargs: dict[str, Any]
-    ) -> ChatGenerationChunk:
+    def _client(self) -> Client:
+        """The client of this model's settings and process, looked up per call.
+
+        So a copy with other settings, or a forked child, never uses
+        another's credentials or request settings.
+        """
+        return CLIENTS.for_settings(self)
+
+    def _exchange(
+        self, client: Client, turn: Turn, stop: list[str] | None
+    ) -> exchange.Exchange:
+        """The one seam to the wire: a planned turn in, its exchange out.
+
+        Instance defaults and the turn's per-call kwargs become the request
+        (the messages in the service's form, the limits checked, the
+        request built; nothing is sent yet), with the caller's stop
+        sequences (else the model's) and the turn's. Records the request's
+        estimated input tokens on the turn.
+        """
+        _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
+        spec = get_model(turn.kwargs.get("model", self.model))
+        prompt, wire = to_wire(turn.messages, self.prompt)
+        turn.input_tokens = check_limits(spec, prompt, wire)
+        stops = stop if stop is not None else (self.stop or [])
+        return exchange.chat(
+            build_request(
+                self.base_url, spec, prompt, wire, body_format=self.body_format
+            ),
+            client.credentials,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            stop=[*stops, *turn.stops],
+        )
+
+    def _last_chunk(self, call: Call, kwargs: dict[str, Any]) -> ChatGenerationChunk:
         """The final chunk: finish reason, unreadable calls and the usage.
 
         The usage (unless turned off) counts every request of the call, repair
@@ -700,7 +713,7 @@ class ChatLiaobots(BaseChatModel):
         so): the service reports none.
         """
         metadata: dict[str, Any] = {
-            "model_name": model_id,
+            "model_name": kwargs.get("model", self.model),
             "finish_reason": call.last.finish_reason,
             "model_provider": PROVIDER,
         }
@@ -730,72 +743,6 @@ class ChatLiaobots(BaseChatModel):
                 usage_metadata=usage,
             )
         )
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        call = self._plan(messages, kwargs)
-        client = self._client()
-        for turn in call.turns():  # one request, or more to repair the reply
-            flow, model_id = self._chat(client, turn, stop)
-            texts = SyncDriver(client).stream(flow)
-            try:
-                for text in texts:
-                    yield from turn.feed(text)
-                    if turn.exhausted:
-                        break
-            finally:  # stop reading: closes the response (consumer gone, max_tokens)
-                texts.close()
-            yield from turn.finish()
-        yield self._last_chunk(model_id, call, kwargs)
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        call = self._plan(messages, kwargs)
-        client = self._client()
-        for turn in call.turns():  # one request, or more to repair the reply
-            flow, model_id = self._chat(client, turn, stop)
-            texts = AsyncDriver(client).stream(flow)
-            try:
-                async for text in texts:
-                    for chunk in turn.feed(text):
-                        yield chunk
-                    if turn.exhausted:
-                        break
-            finally:  # stop reading: closes the response (consumer gone, max_tokens)
-                await texts.aclose()
-            for chunk in turn.finish():
-                yield chunk
-        yield self._last_chunk(model_id, call, kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
-        return _with_call_errors(generate_from_stream(stream))
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
-        return _with_call_errors(await agenerate_from_stream(stream))
 
     # -- tools and structured output -----------------------------------------
 
@@ -879,9 +826,7 @@ class ChatLiaobots(BaseChatModel):
 
     # -- the account and the service's models ----------------------------------
 
-    def _account_exchange(self, client: Client) -> Exchange[AccountState]:
-        if not client.credentials.can_authenticate:
-            raise missing_code_error()
+    def _account_exchange(self, client: Client) -> exchange.Exchange[AccountState]:
         return exchange.fetch_json(
             client.credentials.account_request,
             parse_account,
@@ -890,7 +835,7 @@ class ChatLiaobots(BaseChatModel):
             max_retries=self.max_retries,
         )
 
-    def _models_exchange(self, client: Client) -> Exchange[list[ModelSpec]]:
+    def _models_exchange(self, client: Client) -> exchange.Exchange[list[ModelSpec]]:
         base_url = self.base_url
         return exchange.fetch_json(
             lambda: build_models_request(base_url),

@@ -1,7 +1,7 @@
 """The one owner of client state: a model's wire settings in, pooled clients out.
 
-A model asks `CLIENTS` for a `Client` on every call, with a
-`ClientKey` of its settings, split by what each setting changes:
+A model asks `CLIENTS` for a `Client` on every call (`Clients.for_settings`),
+which makes a `ClientKey` of its settings, split by what each setting changes:
 
 * `PoolKey`, what changes the **connection**: the origin (scheme, host,
   port), TLS verification, the proxy, ``max_connections``, an application's
@@ -53,7 +53,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -65,6 +65,7 @@ from langchain_liaobots.wire.protocol import BodyFormat
 
 if TYPE_CHECKING:
     import aiohttp
+    from pydantic import SecretStr
 
 __all__ = [
     "CLIENTS",
@@ -73,13 +74,14 @@ __all__ = [
     "AuthKey",
     "Client",
     "ClientKey",
+    "ClientSettings",
     "Clients",
     "Counts",
     "Pool",
     "PoolKey",
     "SetupFlight",
     "code_digest",
-    "origin_of",
+    "pool_origin",
 ]
 
 DEFAULT_MAX_CONNECTIONS = 1024
@@ -117,7 +119,7 @@ def code_digest(code: str | None) -> str:
 
 
 @lru_cache(maxsize=64)
-def origin_of(base_url: str) -> str:
+def pool_origin(base_url: str) -> str:
     """Return the part of a base URL that picks a connection: scheme, host, port.
 
     Args:
@@ -136,7 +138,7 @@ class PoolKey(NamedTuple):
 
     Attributes:
         pid: The process id (a forked child never uses its parent's sockets).
-        origin: `origin_of` the base URL.
+        origin: `pool_origin` of the base URL.
         verify: Whether TLS certificates are verified.
         proxy: The proxy URL, or ``None`` for the environment's settings.
         max_connections: The pool's size, ``None`` for no limit.
@@ -562,6 +564,23 @@ class _Binding:
     released: bool = False
 
 
+class ClientSettings(Protocol):
+    """What a model's client is made of: the settings ``ChatLiaobots`` has."""
+
+    base_url: str
+    auth: SecretStr | None
+    timeout: float
+    verify_tls: bool
+    proxy: str | None
+    max_connections: int | None
+    default_headers: dict[str, str] | None
+    http_client: Any | None
+    http_async_client: Any | None
+    acquire_auth_code: bool
+    session_login: bool
+    body_format: BodyFormat
+
+
 class Clients:
     """The owner of every pool and credentials state of the process."""
 
@@ -573,6 +592,44 @@ class Clients:
         self._auth: dict[AuthKey, _Entry] = {}
         self._bindings: dict[int, _Binding] = {}
         self._dead: deque[_Binding] = deque()
+
+    def for_settings(self, model: ClientSettings) -> Client:
+        """Return the client of a model's settings in this process.
+
+        The settings split into the pool's key, the credentials' key and the
+        request settings (see the module docstring); the model is bound to
+        the client it gets.
+
+        Args:
+            model: The model asking (held weakly).
+
+        Returns:
+            The client.
+        """
+        code = model.auth.get_secret_value() if model.auth else None
+        pid = os.getpid()
+        key = ClientKey(
+            pool=PoolKey(
+                pid=pid,
+                origin=pool_origin(model.base_url),
+                verify=model.verify_tls,
+                proxy=model.proxy,
+                max_connections=model.max_connections,
+                http_client=model.http_client,
+                http_async_client=model.http_async_client,
+            ),
+            auth=AuthKey(
+                pid=pid,
+                base_url=model.base_url,
+                code=code_digest(code),
+                acquire=model.acquire_auth_code,
+                login=model.session_login,
+                body_format=model.body_format,
+            ),
+            timeout=model.timeout,
+            headers=tuple(sorted((model.default_headers or {}).items())),
+        )
+        return self.get(key, code, model)
 
     def get(self, key: ClientKey, code: str | None, user: object) -> Client:
         """Return the client of a key for a model, binding the model to it.

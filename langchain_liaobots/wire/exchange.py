@@ -61,7 +61,7 @@ from langchain_liaobots.errors import (
     LiaobotsUnexpectedResponseError,
     error_for_status,
 )
-from langchain_liaobots.wire.auth import Credentials
+from langchain_liaobots.wire.auth import Credentials, missing_code_error
 from langchain_liaobots.wire.request import REDIRECT_STATUSES, Request, follow_redirect
 from langchain_liaobots.wire.response import AnswerReader, decode_json
 from langchain_liaobots.wire.retries import CallRetries, parse_retry_after
@@ -409,7 +409,13 @@ def chat(
 
     Returns:
         The exchange; it emits the answer's text (`Emit`).
+
+    Raises:
+        LiaobotsAuthenticationError: At once, before anything is sent, when
+            there is no auth code and none may be acquired.
     """
+    if not credentials.can_authenticate:
+        raise missing_code_error()
     call = _Call(credentials, timeout)
 
     def attempt(progress: _Progress) -> Exchange:
