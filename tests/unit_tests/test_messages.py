@@ -1,4 +1,4 @@
-"""Message conversion and the model registry."""
+"""prompt.messages: LangChain messages to the service's prompt and roles."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from langchain_core.messages import (
     SystemMessage,
 )
 
-from langchain_liaobots import ModelSpec, get_model, known_model_ids, register_model
 from langchain_liaobots.prompt.messages import to_wire
 
 
@@ -65,38 +64,3 @@ def test_unknown_roles_and_types_are_clear_errors() -> None:
         to_wire([FunctionMessage(name="f", content="x")], "")
     with pytest.raises(ValueError, match="at least one user or assistant"):
         to_wire([SystemMessage("only")], "")
-
-
-def test_registry_seed_entries_are_exact() -> None:
-    assert get_model("gpt-4").to_wire() == {
-        "id": "gpt-4",
-        "name": "GPT-4",
-        "maxLength": 24000,
-        "tokenLimit": 8000,
-    }
-    assert get_model("gpt-3.5-turbo").to_wire() == {
-        "id": "gpt-3.5-turbo",
-        "name": "GPT-3.5",
-        "maxLength": 12000,
-        "tokenLimit": 4000,
-    }
-    later = get_model("gpt-4o-free").to_wire()
-    assert later["maxLength"] == 31200
-    assert later["provider"] == "OpenAI"
-
-
-def test_unknown_model_lists_known_ids() -> None:
-    with pytest.raises(ValueError, match="Unknown Liaobots model 'gpt-9'") as err:
-        get_model("gpt-9")
-    for model_id in known_model_ids():
-        assert model_id in str(err.value)
-
-
-def test_register_custom_model() -> None:
-    spec = register_model(
-        {"id": "my-test-model", "name": "Mine", "maxLength": 900, "tokenLimit": 300}
-    )
-    assert get_model("my-test-model") is spec
-    assert isinstance(spec, ModelSpec)
-    with pytest.raises(ValueError, match="tokenLimit"):
-        register_model({"id": "bad", "name": "Bad", "maxLength": 9})
