@@ -14,27 +14,13 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import tool
-from pydantic import BaseModel
 
 from langchain_liaobots import ChatLiaobots, LiaobotsReplyError
+from tests.helpers.replies import City, get_weather
 from tests.helpers.scripted import ScriptedServer
 
 PROSE = "I'm sorry, but I don't have access to real-time weather information."
 CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]}'
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Get the current weather in a city."""
-    return f"Sunny in {city}"
-
-
-class City(BaseModel):
-    """A city and its population."""
-
-    name: str
-    population: int
 
 
 def model(server: ScriptedServer, **kwargs: Any) -> ChatLiaobots:
