@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -75,7 +75,7 @@ from langchain_liaobots.errors import (
     LiaobotsUnsupportedParameterWarning,
 )
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import Call, Turn, plan_call
+from langchain_liaobots.prompt.prompting import PLAN_KWARGS, Call, Turn, plan_call
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
@@ -127,6 +127,32 @@ def _warn_unsent(params: dict[str, Any]) -> None:
             f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
             "has no field for sampling parameters, so the service uses its "
             "own settings. max_tokens is honoured (on the client).",
+            LiaobotsUnsupportedParameterWarning,
+            stacklevel=3,
+        )
+
+
+CALL_KWARGS = ("model", "max_tokens", "stream_usage", *PLAN_KWARGS, *UNSENT_PARAMS)
+"""The per-call arguments ``ChatLiaobots`` reads (``invoke(..., name=value)``)."""
+
+
+def _unknown_names(given: Iterable[Any], known: Iterable[str]) -> list[str]:
+    """Name each of ``given`` that is not ``known``, with the closest known name."""
+    names = sorted(set(known))
+    hints = []
+    for name in sorted(str(k) for k in given if k not in names):
+        close = difflib.get_close_matches(name, names, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return hints
+
+
+def _warn_unknown(kwargs: dict[str, Any]) -> None:
+    """Warn that per-call arguments no option reads are ignored."""
+    hints = _unknown_names(kwargs, CALL_KWARGS)
+    if hints:
+        warnings.warn(
+            f"ChatLiaobots ignores the per-call argument(s) {', '.join(hints)}; "
+            f"it reads {', '.join(CALL_KWARGS)}.",
             LiaobotsUnsupportedParameterWarning,
             stacklevel=3,
         )
@@ -400,13 +426,8 @@ class ChatLiaobots(BaseChatModel):
             return values
         known = set(cls.model_fields)
         known.update(f.alias for f in cls.model_fields.values() if f.alias)
-        unknown = sorted(str(k) for k in values if k not in known)
-        if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                hints.append(f"{name!r}{hint}")
+        hints = _unknown_names(values, known)
+        if hints:
             msg = (
                 f"ChatLiaobots has no setting {', '.join(hints)}. The settings are "
                 "listed in docs/configuration.md; per-call options go to invoke() "
@@ -691,6 +712,7 @@ class ChatLiaobots(BaseChatModel):
         estimated input tokens on the turn.
         """
         _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
+        _warn_unknown(turn.kwargs)
         spec = get_model(turn.kwargs.get("model", self.model))
         prompt, wire = to_wire(turn.messages, self.prompt)
         turn.input_tokens = check_limits(spec, prompt, wire)

@@ -293,6 +293,17 @@ def test_a_call_without_sampling_arguments_does_not_warn(
         assert llm.invoke("hello", max_tokens=50).content == "You said: hello"
 
 
+async def test_an_unknown_per_call_argument_warns_with_the_closest_name(
+    emulator: LiaobotsEmulator,
+) -> None:
+    llm = ChatLiaobots(base_url=emulator.base_url, auth=CODE)
+    hint = r"'temprature' \(did you mean 'temperature'\?\)"
+    with pytest.warns(LiaobotsUnsupportedParameterWarning, match=hint):
+        assert llm.invoke("hello", temprature=0).content == "You said: hello"
+    with pytest.warns(LiaobotsUnsupportedParameterWarning, match="'tool_choise'"):
+        await llm.ainvoke("hello", tool_choise="any")
+
+
 # -- base_url --------------------------------------------------------------------
 
 
