@@ -164,7 +164,7 @@ class ChatLiaobots(BaseChatModel):
     Setup:
         Install ``langchain-liaobots`` and set the auth code:
 
-        ```text
+        ```bash
         pip install langchain-liaobots
         export LIAOBOTS_AUTH_CODE="your-code"
         ```

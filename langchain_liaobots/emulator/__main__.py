@@ -1,7 +1,7 @@
 """Command line of the local server: options in, a running server until Ctrl-C.
 
 Example:
-```text
+```bash
 python -m langchain_liaobots.emulator --port 8765 --pace 0.02
 LIAOBOTS_BASE_URL=http://127.0.0.1:8765 LIAOBOTS_AUTH_CODE=dev python app.py
 

@@ -104,7 +104,7 @@ class LiaobotsEmulator(BackgroundServer):
 
     Use it as a context manager:
 
-    ```text
+    ```python
     with LiaobotsEmulator() as server:
         llm = ChatLiaobots(base_url=server.base_url, auth="any-code")
         llm.invoke("hi")  # AIMessage(content="You said: hi")
