@@ -100,7 +100,9 @@ class Rule:
         return tools.repair_ask("auto", self.names)
 
     def judge(self, calls: Sequence[_Seen], text: str, streamed: bool) -> str | None:
-        """Return what the reply did wrong, or ``None`` if it keeps the rule.
+        """Return what the reply's calls did wrong, or ``None`` if they keep the rule.
+
+        A JSON answer's text is judged by `Turn`, which also rewrites it.
 
         Args:
             calls: The reply's tool calls, readable or not, in order.
@@ -133,11 +135,6 @@ class Rule:
                 )
         elif unreadable and not valid and not streamed and not text.strip():
             return f"The reply called tools, but no call could be read.{unreadable}"
-        if self.json_answer and not valid:
-            try:
-                structured.parse_whole_json(text)
-            except OutputParserException as err:
-                return structured.error_text(err)
         return None
 
 
@@ -221,11 +218,9 @@ class Turn:
         """
         out = self._pass(self.parser.finish())
         if self.rule is not None and not self.exhausted:
-            self.broken = self.rule.judge(
-                self._calls(), self._held_text(), self._streamed
-            )
+            self.broken = self._judged(self.rule)
         if self.broken is None:
-            out.extend(self._normalized())
+            out.extend(self._held)
         return _chunks(out)
 
     def repaired(self) -> Turn:
@@ -270,17 +265,25 @@ class Turn:
     def _held_text(self) -> str:
         return "".join(p for p in self._held if isinstance(p, str))
 
-    def _normalized(self) -> list[Piece]:
-        """The held pieces; a lenient JSON answer rewritten as strict JSON."""
-        if self.rule is None or not self.rule.json_answer or self.parser.calls_made:
-            return self._held
+    def _judged(self, rule: Rule) -> str | None:
+        """Judge the whole reply; a JSON5 or fenced JSON answer becomes strict JSON."""
+        calls = self._calls()
         text = self._held_text()
+        broken = rule.judge(calls, text, self._streamed)
+        if (
+            broken is not None
+            or not rule.json_answer
+            or any(c.error is None for c in calls)
+        ):
+            return broken
         try:
-            json.loads(text)
-        except ValueError:
-            strict = json.dumps(structured.parse_whole_json(text), ensure_ascii=False)
-            return [strict]
-        return self._held
+            value, exact = structured.read_whole_json(text)
+        except OutputParserException as err:
+            return structured.error_text(err)
+        if not exact:
+            strict = json.dumps(value, ensure_ascii=False)
+            self._held = [strict, *(p for p in self._held if not isinstance(p, str))]
+        return None
 
 
 @dataclass

@@ -69,6 +69,7 @@ __all__ = [
     "parse_whole_json",
     "read_answer_instructions",
     "read_response_format",
+    "read_whole_json",
     "render_answer_instructions",
     "structured_output",
 ]
@@ -209,11 +210,7 @@ _FENCED = re.compile(r"\A```[\w+.-]*[ \t]*\r?\n(.*?)\n?```\Z", re.S)
 
 
 def parse_whole_json(text: str) -> Any:
-    """Parse a JSON answer that must be whole.
-
-    Strict JSON first; then JSON5 (single quotes, trailing commas, unquoted
-    keys, comments), which models write. A value cut off before it closes is
-    never completed: it is an error.
+    """Parse a JSON answer that must be whole (see `read_whole_json`).
 
     Args:
         text: The answer text (a code fence around it is accepted).
@@ -224,15 +221,35 @@ def parse_whole_json(text: str) -> Any:
     Raises:
         OutputParserException: ``"Invalid json output: <text>"`` and why.
     """
+    return read_whole_json(text)[0]
+
+
+def read_whole_json(text: str) -> tuple[Any, bool]:
+    """Parse a JSON answer that must be whole, and say whether it was strict.
+
+    Strict JSON first; then JSON5 (single quotes, trailing commas, unquoted
+    keys, comments), which models write. A value cut off before it closes is
+    never completed: it is an error.
+
+    Args:
+        text: The answer text (a code fence around it is accepted).
+
+    Returns:
+        The parsed value, and whether ``text`` (stripped) was strict JSON as it
+        stands (no fence, no JSON5).
+
+    Raises:
+        OutputParserException: ``"Invalid json output: <text>"`` and why.
+    """
     stripped = text.strip()
     fenced = _FENCED.match(stripped)
     body = fenced.group(1).strip() if fenced else stripped
     try:
-        return json.loads(body)
+        return json.loads(body), fenced is None
     except json.JSONDecodeError as err:
         strict = err
     try:
-        return pyjson5.decode(body)
+        return pyjson5.decode(body), False
     except pyjson5.Json5Exception:
         pass
     if not body:

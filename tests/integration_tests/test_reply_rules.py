@@ -289,6 +289,26 @@ def test_a_json5_answer_is_read_and_returned_as_strict_json(
     assert msg.content == '{"name": "Paris", "population": 2102650}'
 
 
+@pytest.mark.parametrize(
+    "always",
+    ['{"name": "Paris", "population": 2102650, "note": "long"}'],
+    indirect=True,
+)
+async def test_a_json_answer_cut_at_max_tokens_is_returned_not_judged(
+    always: LiaobotsEmulator,
+) -> None:
+    llm = model(always, max_tokens=12)
+    fmt = {"type": "json_schema", "json_schema": {"name": "City", "schema": {}}}
+    for msg in (
+        llm.invoke("x", response_format=fmt),
+        aggregate([c async for c in llm.astream("x", response_format=fmt)]),
+    ):
+        assert msg.response_metadata["finish_reason"] == "length"
+        assert str(msg.content).startswith('{"name": "Paris"')
+        assert len(str(msg.content)) < len('{"name": "Paris", "population": 2102650')
+    assert len(chats(always)) == 2  # a cut asked for is not repaired
+
+
 @pytest.mark.parametrize("always", [PROSE], indirect=True)
 def test_function_calling_is_repaired_once_not_twice(always: LiaobotsEmulator) -> None:
     structured = model(always).with_structured_output(
