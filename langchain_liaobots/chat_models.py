@@ -8,16 +8,17 @@ messages ──_plan: prompt.prompting.plan_call──▶ a Call: instructions a
 for each turn (one request; more only to repair a reply that broke the rule):
   turn ──_exchange, the one seam to the wire:
            prompt.messages.to_wire──▶ prompt + wire messages
-           wire.limits.check_limits, wire.request.build_request──▶ Request
+           wire.budget.keep_newest/fit (the service's history rule,
+                counted by tokens.TOKENIZER), wire.request.build_request──▶ Request
            wire.exchange.chat──▶ the call's commands (sans-I/O; nothing sent)
        ──transport.drivers──▶ performed over the client that
                                 transport.clients owns for these settings
        ──▶ text pieces as they arrive
-       ──Turn.feed: wire.tokens.ReplyBudget (max_tokens), then
+       ──Turn.feed: tokens.ReplyBudget (max_tokens), then
                     prompt.reply.ReplyParser──▶ ChatGenerationChunks (text,
                                 tool calls), held back while the rule judges
 ──_last_chunk──▶ a final chunk_position="last" chunk: finish reason and the
-                 estimated usage of every request
+                 usage of every request (cl100k_base, as the service counts)
 ```
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
@@ -31,7 +32,7 @@ import difflib
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from langchain_core.callbacks import (
@@ -79,6 +80,7 @@ from langchain_liaobots.prompt.prompting import PLAN_KWARGS, Call, Turn, plan_ca
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
+from langchain_liaobots.tokens import TOKENIZER, count_input_tokens
 from langchain_liaobots.transport.clients import (
     CLIENTS,
     DEFAULT_MAX_CONNECTIONS,
@@ -86,17 +88,18 @@ from langchain_liaobots.transport.clients import (
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
-from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.wire.budget import (
+    ANSWER_TOKENS,
+    fit,
+    keep_newest,
+    served_prompt,
+)
 from langchain_liaobots.wire.protocol import (
     DEFAULT_PROMPT,
     PROTOCOL_HEADERS,
     BodyFormat,
 )
 from langchain_liaobots.wire.request import build_models_request, build_request
-from langchain_liaobots.wire.tokens import (
-    count_input_tokens,
-    count_text_tokens,
-)
 from langchain_liaobots.wire.urls import is_loopback, normalize_base_url
 
 __all__ = ["ChatLiaobots"]
@@ -104,7 +107,6 @@ __all__ = ["ChatLiaobots"]
 PROVIDER = "liaobots"
 
 UNSENT_PARAMS = (
-    "temperature",
     "top_p",
     "top_k",
     "frequency_penalty",
@@ -125,14 +127,21 @@ def _warn_unsent(params: dict[str, Any]) -> None:
         warnings.warn(
             f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
             f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
-            "has no field for sampling parameters, so the service uses its "
-            "own settings. max_tokens is honoured (on the client).",
+            "has no field for them, so the service uses its own settings. "
+            "temperature is sent, and max_tokens is honoured (on the client).",
             LiaobotsUnsupportedParameterWarning,
             stacklevel=3,
         )
 
 
-CALL_KWARGS = ("model", "max_tokens", "stream_usage", *PLAN_KWARGS, *UNSENT_PARAMS)
+CALL_KWARGS = (
+    "model",
+    "max_tokens",
+    "temperature",
+    "stream_usage",
+    *PLAN_KWARGS,
+    *UNSENT_PARAMS,
+)
 """The per-call arguments ``ChatLiaobots`` reads (``invoke(..., name=value)``)."""
 
 
@@ -322,9 +331,10 @@ class ChatLiaobots(BaseChatModel):
     prompt: str = DEFAULT_PROMPT
     """The system prompt sent when the conversation has no system message."""
 
-    temperature: float | None = None
-    """Accepted and reported in traces, never sent: the protocol has no slot for
-    it (setting it warns once, with `LiaobotsUnsupportedParameterWarning`)."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sent as the body's ``temperature`` when set (also per call); absent when
+    unset, so the service uses its default. A deployment of the service older
+    than that field ignores it."""
 
     top_p: float | None = None
     """Accepted, never sent (warns once, like ``temperature``)."""
@@ -345,9 +355,19 @@ class ChatLiaobots(BaseChatModel):
     """Accepted, never sent (warns once, like ``temperature``): one answer per call."""
 
     max_tokens: int | None = Field(default=None, gt=0)
-    """Honoured on the client: reading stops once the answer reaches about this
-    many tokens (the usage estimate's counter), the connection is closed and
-    ``finish_reason`` is ``"length"``. Also accepted per call."""
+    """Honoured on the client: reading stops once the answer reaches this many
+    cl100k_base tokens, the connection is closed and ``finish_reason`` is
+    ``"length"``. Also accepted per call. The service itself stops every
+    answer at 1,000 tokens (also ``"length"``), so a larger value warns."""
+
+    context_overflow: Literal["raise", "drop_oldest"] = "raise"
+    """What to do with a conversation the service would cut: its server keeps
+    messages from the newest back while they fit ``tokenLimit`` less 1,000
+    tokens and silently drops the older ones (docs/models.md). ``"raise"``
+    (default): a `LiaobotsContextOverflowError` before anything is sent,
+    saying how many would be dropped. ``"drop_oldest"``: drop them here, as
+    the service would, with a `LiaobotsHistoryDroppedWarning` and
+    ``response_metadata["dropped_messages"]``."""
 
     stream_usage: bool = True
     """Put the estimated ``usage_metadata`` on the last chunk of a stream (also
@@ -465,6 +485,14 @@ class ChatLiaobots(BaseChatModel):
     @model_validator(mode="after")
     def _warn_if_unsent(self) -> ChatLiaobots:
         _warn_unsent({name: getattr(self, name) for name in UNSENT_PARAMS})
+        if self.max_tokens is not None and self.max_tokens > ANSWER_TOKENS:
+            warnings.warn(
+                f"ChatLiaobots(max_tokens={self.max_tokens}): the service stops "
+                f"every answer at {ANSWER_TOKENS} tokens (finish_reason "
+                '"length"), so answers stay shorter than that.',
+                LiaobotsUnsupportedParameterWarning,
+                stacklevel=2,
+            )
         return self
 
     @model_validator(mode="after")
@@ -570,51 +598,58 @@ class ChatLiaobots(BaseChatModel):
             tool_calling=spec.tool_calling,
             tool_choice=spec.tool_choice,
             structured_output=spec.structured_output,
-            temperature=False,
+            temperature=True,
+            max_output_tokens=ANSWER_TOKENS,
         )
-        if spec.input_token_limit is not None:
-            profile["max_input_tokens"] = spec.input_token_limit
+        if spec.input_token_limit is not None:  # what the service keeps whole
+            budget = spec.input_token_limit - ANSWER_TOKENS
+            profile["max_input_tokens"] = max(budget, 0)
         return profile
 
     # -- token counting ------------------------------------------------------
 
     def get_num_tokens(self, text: str) -> int:
-        """Estimate the tokens a text adds to a request, offline.
+        """Count the tokens a text adds to a request, as the service counts them.
 
-        The counter of the limit check and of ``usage_metadata``
-        (``count_tokens_approximately``: about four characters a token); no
-        tokenizer package is needed.
+        cl100k_base, the service's tokenizer (shipped with the package, so
+        offline); the counter of its history rule and of ``usage_metadata``.
 
         Args:
             text: Any text.
 
         Returns:
-            The estimate, without a message's role and per-message tokens.
+            Its tokens as a message's content.
         """
-        return count_text_tokens(text)
+        return TOKENIZER.count(text)
 
     def get_num_tokens_from_messages(
         self,
         messages: list[BaseMessage],
         tools: Sequence[Any] | None = None,
     ) -> int:
-        """Estimate the input tokens of a call, as the limit check counts them.
+        """Count the input tokens of a call, as the service's budget counts them.
 
         Counts what would really be sent: the system prompt (the default one
         when there is no ``SystemMessage``), the tool instructions for
-        ``tools`` (with ``tool_choice="auto"``), and every message as
-        rendered on the wire (tool calls and results included). It equals the
-        ``input_tokens`` of the ``usage_metadata`` of that call.
+        ``tools`` (with ``tool_choice="auto"``), and every message's content
+        as rendered on the wire (tool calls and results included); roles and
+        per-message overhead are not counted, as the service does not count
+        them. It equals the ``input_tokens`` of the ``usage_metadata`` of that
+        call; keep it within ``profile["max_input_tokens"]`` and the service
+        keeps the whole conversation (``trim_messages(..., token_counter=llm)``
+        does: docs/models.md).
 
         Args:
-            messages: The conversation.
+            messages: The conversation (a system prompt alone, or none, counts
+                the prompt that would be sent).
             tools: Tools as ``bind_tools`` accepts them, or ``None``.
 
         Returns:
-            The estimate.
+            The count.
         """
         turn = plan_call(messages, self.prompt, {"tools": tools}).first
-        return count_input_tokens(*to_wire(turn.messages, self.prompt))
+        prompt, wire = to_wire(turn.messages, self.prompt)
+        return count_input_tokens(served_prompt(prompt), wire)
 
     # -- the data flow: callers first ----------------------------------------
 
@@ -706,20 +741,29 @@ class ChatLiaobots(BaseChatModel):
         """The one seam to the wire: a planned turn in, its exchange out.
 
         Instance defaults and the turn's per-call kwargs become the request
-        (the messages in the service's form, the limits checked, the
+        (the messages in the service's form, fitted to its history rule, the
         request built; nothing is sent yet), with the caller's stop
         sequences (else the model's) and the turn's. Records the request's
-        estimated input tokens on the turn.
+        input tokens, and any messages dropped, on the turn.
         """
         _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
         _warn_unknown(turn.kwargs)
         spec = get_model(turn.kwargs.get("model", self.model))
         prompt, wire = to_wire(turn.messages, self.prompt)
-        turn.input_tokens = check_limits(spec, prompt, wire)
+        kept = keep_newest(prompt, wire, spec.input_token_limit, TOKENIZER.count)
+        drop = self.context_overflow == "drop_oldest"
+        sent = fit(spec.id, kept, wire, drop_oldest=drop)
+        turn.input_tokens, turn.dropped = kept.input_tokens, kept.dropped
         stops = stop if stop is not None else (self.stop or [])
+        temperature = turn.kwargs.get("temperature", self.temperature)
         return exchange.chat(
             build_request(
-                self.base_url, spec, prompt, wire, body_format=self.body_format
+                self.base_url,
+                spec,
+                prompt,
+                sent,
+                body_format=self.body_format,
+                temperature=temperature,
             ),
             client.credentials,
             timeout=self.timeout,
@@ -731,8 +775,9 @@ class ChatLiaobots(BaseChatModel):
         """The final chunk: finish reason, unreadable calls and the usage.
 
         The usage (unless turned off) counts every request of the call, repair
-        turns included, once each; it is estimated (``usage_estimated`` says
-        so): the service reports none.
+        turns included, once each, with the service's tokenizer (the service
+        reports none; ``usage_estimated`` marks the fallback estimate, when
+        the tokenizer could not be loaded).
         """
         metadata: dict[str, Any] = {
             "model_name": kwargs.get("model", self.model),
@@ -743,6 +788,8 @@ class ChatLiaobots(BaseChatModel):
             metadata["attempts"] = len(call.taken)
         if call.tool_call_errors:
             metadata["tool_call_errors"] = call.tool_call_errors
+        if call.last.dropped:
+            metadata["dropped_messages"] = call.last.dropped
         usage: UsageMetadata | None = None
         if kwargs.get("stream_usage", self.stream_usage):
             input_tokens, output_tokens = call.input_tokens, call.output_tokens
@@ -756,7 +803,8 @@ class ChatLiaobots(BaseChatModel):
                     "total_tokens": input_tokens + output_tokens,
                 },
             )
-            metadata["usage_estimated"] = True
+            if not TOKENIZER.exact:
+                metadata["usage_estimated"] = True
         return ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",

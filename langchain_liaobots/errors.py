@@ -26,7 +26,11 @@ LiaobotsError
 ├── LiaobotsPermissionDeniedError    : ModelPermissionDeniedError    (403)
 ├── LiaobotsNotFoundError            : ModelNotFoundError            (404)
 ├── LiaobotsRateLimitError           : ModelRateLimitError           (429)
+├── LiaobotsContextOverflowError      : ContextOverflowError
+│                                      (over the model's budget: before sending,
+│                                       or the service's context-length error)
 ├── LiaobotsAPIError                 : ModelAPIError                 (5xx)
+│   ├── LiaobotsUpstreamKeyError          (the service's own key refused)
 │   └── LiaobotsUnexpectedResponseError   (not an answer: a bad body)
 │       └── LiaobotsRedirectError          (a redirect not followed)
 ├── LiaobotsHTMLPageError            : ModelAPIError  (an HTML page)
@@ -38,13 +42,22 @@ LiaobotsError
 └── LiaobotsReplyError               : OutputParserException
                                        (the reply broke the call's rule)
 
-LiaobotsUnsupportedParameterWarning, LiaobotsSecurityWarning : UserWarning
+LiaobotsUnsupportedParameterWarning, LiaobotsSecurityWarning,
+LiaobotsHistoryDroppedWarning, LiaobotsTokenizerWarning : UserWarning
 ```
+
+The service (a chatbot-ui fork) reports an upstream failure as HTTP 500 with
+the body ``Error`` and the upstream message as the **reason phrase**;
+`error_for_status` reads that phrase (context length, rate limit, quota, key)
+and always shows it.
 """
 
 from __future__ import annotations
 
+import http
+
 from langchain_core.exceptions import (
+    ContextOverflowError,
     ModelAPIError,
     ModelAuthenticationError,
     ModelConnectionError,
@@ -62,8 +75,10 @@ __all__ = [
     "LiaobotsAuthenticationError",
     "LiaobotsCaptchaError",
     "LiaobotsConnectionError",
+    "LiaobotsContextOverflowError",
     "LiaobotsError",
     "LiaobotsHTMLPageError",
+    "LiaobotsHistoryDroppedWarning",
     "LiaobotsInvalidRequestError",
     "LiaobotsNotFoundError",
     "LiaobotsOutOfCreditError",
@@ -75,13 +90,16 @@ __all__ = [
     "LiaobotsStreamCutError",
     "LiaobotsTLSError",
     "LiaobotsTimeoutError",
+    "LiaobotsTokenizerWarning",
     "LiaobotsUnexpectedResponseError",
     "LiaobotsUnsupportedParameterWarning",
+    "LiaobotsUpstreamKeyError",
     "error_for_status",
     "excerpt",
 ]
 
 _EXCERPT_CHARS = 200
+_REASON_CHARS = 500
 
 
 class LiaobotsError(ModelError):
@@ -152,8 +170,60 @@ class LiaobotsRateLimitError(LiaobotsError, ModelRateLimitError):
     """Too many requests (HTTP 429, or the service's "Too many requests")."""
 
 
+class LiaobotsContextOverflowError(LiaobotsError, ContextOverflowError):
+    """The conversation does not fit the model's budget; not retryable.
+
+    Raised before anything is sent when the service would drop the oldest
+    messages (its history rule: docs/models.md), and when the service answers
+    with the upstream "maximum context length" error.
+
+    Attributes:
+        dropped: How many of the oldest messages the service would drop
+            (``None`` when the service reported the error).
+        input_tokens: The prompt's and the kept messages' tokens (or the
+            whole input's, when nothing fits).
+        token_limit: The model's ``tokenLimit``.
+    """
+
+    dropped: int | None
+    input_tokens: int | None
+    token_limit: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dropped: int | None = None,
+        input_tokens: int | None = None,
+        token_limit: int | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        """Create the error.
+
+        Args:
+            message: The numbers, and what to do.
+            dropped: Messages the service would drop.
+            input_tokens: Tokens counted.
+            token_limit: The model's ``tokenLimit``.
+            status_code: The HTTP status, when the service reported it.
+        """
+        super().__init__(message, status_code=status_code)
+        self.dropped = dropped
+        self.input_tokens = input_tokens
+        self.token_limit = token_limit
+
+
 class LiaobotsAPIError(LiaobotsError, ModelAPIError):
     """The service failed (HTTP 5xx); often transient, so retryable."""
+
+
+class LiaobotsUpstreamKeyError(LiaobotsAPIError):
+    """The service's own upstream key was refused (its reason phrase says so).
+
+    Nothing on the caller's side changes that, so it is not retryable.
+    """
+
+    is_retryable = False
 
 
 class LiaobotsUnexpectedResponseError(LiaobotsAPIError):
@@ -263,6 +333,18 @@ class LiaobotsUnsupportedParameterWarning(UserWarning):
     """
 
 
+class LiaobotsHistoryDroppedWarning(UserWarning):
+    """``context_overflow="drop_oldest"`` dropped the oldest messages of a call.
+
+    The message says how many; the answer's ``response_metadata`` carries
+    ``dropped_messages``.
+    """
+
+
+class LiaobotsTokenizerWarning(UserWarning):
+    """The cl100k_base tokenizer could not be loaded; counts are estimated."""
+
+
 class LiaobotsSecurityWarning(UserWarning):
     """A setting that weakens security.
 
@@ -319,43 +401,96 @@ _STATUS_ERRORS: dict[int, tuple[type[LiaobotsError], str]] = {
 }
 
 
+_REASONS: tuple[tuple[tuple[str, ...], type[LiaobotsError], str], ...] = (
+    (
+        ("maximum context length", "context_length_exceeded", "reduce the length"),
+        LiaobotsContextOverflowError,
+        "the conversation is over the model's context; shorten it",
+    ),
+    (
+        ("rate limit",),
+        LiaobotsRateLimitError,
+        "the service's upstream is rate limiting; wait and retry",
+    ),
+    (
+        ("quota", "billing"),
+        LiaobotsOutOfCreditError,
+        "the service's upstream account is out of quota; retry much later",
+    ),
+    (
+        ("api key", "api_key"),
+        LiaobotsUpstreamKeyError,
+        "the service's own upstream key was refused; nothing to change on "
+        "your side, try again much later",
+    ),
+)
+"""Upstream messages in a 500's reason phrase, by a lower-case fragment."""
+
+
+def _standard_phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _kind(status: int, reason: str) -> tuple[type[LiaobotsError], str]:
+    """The error type and advice for a status and its reason phrase."""
+    if status >= 500 and reason:
+        lowered = reason.lower()
+        for fragments, cls, advice in _REASONS:
+            if any(f in lowered for f in fragments):
+                return cls, advice
+    if status in _STATUS_ERRORS:
+        return _STATUS_ERRORS[status]
+    if status >= 500:
+        return LiaobotsAPIError, "the service failed; retry later"
+    return (
+        LiaobotsUnexpectedResponseError,
+        "a status the Liaobots protocol does not use; check base_url",
+    )
+
+
 def error_for_status(
     status: int,
     body: bytes | str,
     *,
+    reason: str = "",
     retry_after: float | None = None,
     partial_text: str = "",
     in_stream: bool = False,
 ) -> LiaobotsError:
-    """Map a failed HTTP status and its body to a typed error.
+    """Map a failed HTTP status, its reason phrase and its body to a typed error.
 
     Args:
         status: The HTTP status (any non-2xx value, or an SSE ``res_status``).
         body: The start of the response body (or the event's message).
+        reason: The response's reason phrase; one other than the status's
+            standard phrase is the service's message and decides the type
+            of a 5xx (see the module docstring).
         retry_after: Seconds from ``Retry-After``, if any.
         partial_text: Answer text received before the failure, if any.
         in_stream: Whether the status came in an SSE error event inside a
             200 answer rather than as the response's status.
 
     Returns:
-        The error to raise; its message names the status, an excerpt of the
-        body, and what the user can do.
+        The error to raise; its message names the status, a non-standard
+        reason phrase, an excerpt of the body, and what the user can do.
     """
-    if status in _STATUS_ERRORS:
-        cls, advice = _STATUS_ERRORS[status]
-    elif status >= 500:
-        cls, advice = LiaobotsAPIError, "the service failed; retry later"
-    else:
-        cls, advice = (
-            LiaobotsUnexpectedResponseError,
-            "a status the Liaobots protocol does not use; check base_url",
-        )
+    said = " ".join(reason.split())
+    if said.lower() == _standard_phrase(status).lower():
+        said = ""
+    cls, advice = _kind(status, said)
     where = (
         f"sent an error event (res_status {status}) inside the answer"
         if in_stream
         else f"answered HTTP {status}"
     )
+    if said:
+        where += f" {excerpt(said, _REASON_CHARS)}"
     message = f"Liaobots {where}: {excerpt(body)} ({advice})."
+    if cls is LiaobotsContextOverflowError:
+        return LiaobotsContextOverflowError(message, status_code=status)
     return cls(
         message,
         status_code=status,

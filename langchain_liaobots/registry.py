@@ -4,10 +4,13 @@ Liaobots identifies a model by sending its whole registry entry
 (``{"id", "name", "maxLength", "tokenLimit"}``, plus ``context``/``model``/
 ``provider`` on later entries) in every request. This module holds those
 entries, lets users register their own, and answers "which entry is this id?"
-with a clear error for an unknown id. ``maxLength`` is a budget in characters of
-input and ``tokenLimit`` a budget in tokens; `langchain_liaobots.wire.limits`
-checks requests against both before anything is sent. A limit of ``0`` (as the
-2025 model lists sent) means the limit is unknown, and is not checked.
+with a clear error for an unknown id. ``tokenLimit`` is the model's context in
+tokens, of which the service keeps 1,000 for the answer; its history rule
+(`langchain_liaobots.wire.budget`) is applied before anything is sent.
+``maxLength`` is one message's limit in characters, which only the service's
+web UI enforces (its server does not check it), so it is sent but not
+checked. A limit of ``0`` (as the 2025 model lists sent) means the limit is
+unknown.
 
 Each entry also declares what the model can do through this package (prompt-based
 tool calling, ``tool_choice``, native structured output); ``ChatLiaobots.profile``
@@ -44,9 +47,11 @@ class ModelSpec(BaseModel):
     Attributes:
         id: The id sent to the service, e.g. ``"gpt-4"``.
         name: The display name, e.g. ``"GPT-4"``.
-        max_length: ``maxLength``: the input budget in characters; ``0`` if
+        max_length: ``maxLength``: one message's limit in characters in the
+            service's UI (not checked by its server, nor here); ``0`` if
             unknown.
-        token_limit: ``tokenLimit``: the input budget in tokens; ``0`` if unknown.
+        token_limit: ``tokenLimit``: the model's context in tokens, 1,000 of
+            them kept for the answer; ``0`` if unknown.
         context: Optional display of the context size (``"128K"``; ``0`` if
             unknown).
         family: Optional ``model`` family label (``"ChatGPT"``, ``"Claude"``).
@@ -73,11 +78,6 @@ class ModelSpec(BaseModel):
     tool_calling: bool = Field(default=True, exclude=True)
     tool_choice: bool = Field(default=True, exclude=True)
     structured_output: bool = Field(default=False, exclude=True)
-
-    @property
-    def char_limit(self) -> int | None:
-        """``maxLength``, or ``None`` when the service reports it unknown (0)."""
-        return self.max_length or None
 
     @property
     def input_token_limit(self) -> int | None:

@@ -119,8 +119,8 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     if not isinstance(payload["conversationId"], str) or not payload["conversationId"]:
         raise _fail("'conversationId' must be a non-empty string (a UUIDv4)")
     messages = payload["messages"]
-    if not isinstance(messages, list) or not messages:
-        raise _fail("'messages' must be a non-empty list")
+    if not isinstance(messages, list):  # [] too: the prompt alone is forwarded
+        raise _fail("'messages' must be a list")
     for i, m in enumerate(messages):
         if (
             not isinstance(m, dict)

@@ -99,7 +99,9 @@ class _Conversation:
     ends_with_result: bool
 
     @classmethod
-    def of(cls, messages: Sequence[Mapping[str, str]]) -> _Conversation:
+    def of(cls, messages: Sequence[Mapping[str, str]], prompt: str) -> _Conversation:
+        if not messages:  # the prompt alone: the service forwards it so
+            return cls(request=prompt, results=[], ends_with_result=False)
         request, results = "", list[ToolResult]()
         for message in messages:
             if message["role"] != "user":
@@ -128,7 +130,7 @@ def default_responder(payload: dict[str, Any]) -> str:
         docstring).
     """
     prompt: str = payload["prompt"]
-    convo = _Conversation.of(payload["messages"])
+    convo = _Conversation.of(payload["messages"], prompt)
     offer = read_tool_instructions(prompt)
     chosen = _choose_tools(offer, convo) if offer is not None else []
     if chosen:

@@ -5,7 +5,9 @@ Liaobots carries a conversation as a system ``prompt`` string plus a list of
 LangChain message list into that pair:
 
 * every ``SystemMessage`` (in order) joins the prompt and is not repeated in
-  ``messages``; with none, the caller's default prompt is used;
+  ``messages``; with none, the caller's default prompt is used. A
+  conversation of system messages only is sent with no ``messages``, as the
+  service's server forwards it: the prompt alone;
 * ``HumanMessage`` → ``user``, ``AIMessage`` → ``assistant``, ``ChatMessage``
   by its role;
 * text content blocks are joined; a block the protocol cannot carry (an image,
@@ -94,8 +96,7 @@ def to_wire(
         ``(prompt, wire_messages)``.
 
     Raises:
-        ValueError: If content cannot be carried, a role is unknown, or no
-            user/assistant message remains.
+        ValueError: If content cannot be carried, or a role is unknown.
         TypeError: If a message is of a type Liaobots cannot represent.
     """
     system: list[str] = []
@@ -142,11 +143,5 @@ def to_wire(
                 "Human, AI, Tool and Chat messages."
             )
             raise TypeError(msg)
-    if not wire:
-        msg = (
-            "Liaobots needs at least one user or assistant message besides the "
-            "system prompt; got none."
-        )
-        raise ValueError(msg)
     prompt = "\n\n".join(system) if system else default_prompt
     return prompt, wire

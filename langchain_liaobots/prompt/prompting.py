@@ -54,7 +54,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_liaobots.errors import LiaobotsReplyError, excerpt
 from langchain_liaobots.prompt import structured, tools
 from langchain_liaobots.prompt.reply import Piece, ReplyParser
-from langchain_liaobots.wire.tokens import ReplyBudget, count_reply_tokens
+from langchain_liaobots.tokens import ReplyBudget
+from langchain_liaobots.wire.budget import reached_answer_cap
 
 __all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call"]
 
@@ -158,7 +159,9 @@ class Turn:
         new_parser: Makes the turn's reader of the answer's text deltas.
         budget: Counts the answer's tokens and cuts it at ``max_tokens``.
         rule: What the reply must hold; ``None`` takes any reply.
-        input_tokens: The request's estimated input tokens, set by the sender.
+        input_tokens: The request's input tokens, set by the sender.
+        dropped: How many of the oldest messages the sender dropped to fit
+            the service's budget (``context_overflow="drop_oldest"``).
         broken: After `finish`, what the reply did wrong, or ``None``.
         parser: Reads the answer's text deltas.
     """
@@ -170,6 +173,7 @@ class Turn:
     budget: ReplyBudget
     rule: Rule | None
     input_tokens: int = 0
+    dropped: int = 0
     broken: str | None = None
     parser: ReplyParser = field(init=False)
     _held: list[Piece] = field(default_factory=list)
@@ -197,27 +201,32 @@ class Turn:
         return self.budget.exhausted
 
     @property
+    def cut(self) -> bool:
+        """Whether the answer was cut: at ``max_tokens``, or by the service's cap."""
+        return self.budget.exhausted or reached_answer_cap(self.output_tokens)
+
+    @property
     def finish_reason(self) -> str:
-        """``"length"`` (cut at ``max_tokens``), ``"tool_calls"`` or ``"stop"``."""
-        if self.budget.exhausted:
+        """``"length"`` (`cut`), ``"tool_calls"`` or ``"stop"``."""
+        if self.cut:
             return "length"
         return "tool_calls" if self.parser.calls_made else "stop"
 
     @property
     def output_tokens(self) -> int:
-        """The estimated tokens of the reply read."""
-        return count_reply_tokens(self.budget.text)
+        """The tokens of the reply read, as the service counts its content."""
+        return self.budget.tokens
 
     def finish(self) -> Iterator[ChatGenerationChunk]:
         """End the answer and judge it.
 
         Returns:
             The chunks still to go out: everything held back when the reply
-            keeps the rule (or was cut at ``max_tokens``); nothing when it
-            breaks it (`broken` says how).
+            keeps the rule (or was `cut`); nothing when it breaks it
+            (`broken` says how).
         """
         out = self._pass(self.parser.finish())
-        if self.rule is not None and not self.exhausted:
+        if self.rule is not None and not self.cut:
             self.broken = self._judged(self.rule)
         if self.broken is None:
             out.extend(self._held)
@@ -325,12 +334,12 @@ class Call:
 
     @property
     def input_tokens(self) -> int:
-        """The estimated input tokens of every request sent."""
+        """The input tokens of every request sent."""
         return sum(t.input_tokens for t in self.taken)
 
     @property
     def output_tokens(self) -> int:
-        """The estimated tokens of every reply read."""
+        """The tokens of every reply read."""
         return sum(t.output_tokens for t in self.taken)
 
     @property

@@ -349,7 +349,10 @@ class SyncDriver(_Driver):
                 else iter(partial(raw.read1, _PIECE, decode_content=True), b"")
             )
             return Head(
-                resp.status_code, resp.headers, raw.headers.getlist("set-cookie")
+                resp.status_code,
+                resp.headers,
+                raw.headers.getlist("set-cookie"),
+                resp.reason or "",
             )
         if cmd is RELEASE:
             self._resp.raw.release_conn()
@@ -461,7 +464,10 @@ class AsyncDriver(_Driver):
                 proxy=None if own else pool.proxy_for(request.url),
             )
             return Head(
-                resp.status, resp.headers, resp.headers.getall("set-cookie", ())
+                resp.status,
+                resp.headers,
+                resp.headers.getall("set-cookie", ()),
+                resp.reason or "",
             )
         if cmd is RELEASE:
             self._resp.release()

@@ -167,11 +167,13 @@ class Head:
         status: The HTTP status.
         headers: The headers; ``get`` is case-insensitive for lower-case names.
         set_cookies: The ``Set-Cookie`` values, in order.
+        reason: The reason phrase (the service puts upstream errors there).
     """
 
     status: int
     headers: Mapping[str, str]
     set_cookies: Sequence[str] = ()
+    reason: str = ""
 
 
 Command = Send | Signal | Emit | Sleep | LandSetup
@@ -306,6 +308,7 @@ class _Call:
             raise error_for_status(
                 status,
                 credentials.scrub_text(body.decode("utf-8", "replace")),
+                reason=credentials.scrub_text(head.reason),
                 retry_after=parse_retry_after(retry_after, now),
             )
 

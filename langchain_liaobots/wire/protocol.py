@@ -45,6 +45,7 @@ __all__ = [
     "SSE_CONTENT_TYPE",
     "SSE_DATA",
     "SSE_DONE",
+    "TEMPERATURE_FIELD",
     "TOO_MANY_REQUESTS",
     "USER_AGENT",
     "USER_PATH",
@@ -108,6 +109,11 @@ PAYLOAD_FIELDS_2025: Final = (
     "search",
 )
 """The fields of a 2025 chat request body, in the order they are sent."""
+
+TEMPERATURE_FIELD: Final = "temperature"
+"""The optional last field of either body: the sampling temperature, sent only
+when set. chatbot-ui's server read it from later 2023 (its default when
+absent); a deployment older than that ignores it (shared protocol notes, §1a)."""
 
 MODEL_FIELDS: Final = ("id", "name", "maxLength", "tokenLimit")
 """The fields every ``model`` entry of a request body must carry."""

@@ -6,8 +6,8 @@ is what the transports (`langchain_liaobots.transport`) send:
 * `build_request` turns a registry entry, a prompt and wire messages into
   the chat request (its body from `build_payload`: the specified shape,
   ``"2023"``, or the 2025 one with ``models``/``search``; its headers from
-  `build_headers`); the caller checks the input first with
-  `check_limits`;
+  `build_headers`); the caller fits the messages to the service's budget
+  first (`budget`);
 * `build_login_request`, `build_user_request` and
   `build_models_request` build the session login, the auth-code /
   account-state call and the model discovery call (the login and ``/api/user``
@@ -45,6 +45,7 @@ from langchain_liaobots.wire.protocol import (
     LOGIN_TOKEN_LENGTH,
     MODELS_PATH,
     RECOMMEND_PATH,
+    TEMPERATURE_FIELD,
     USER_AGENT,
     USER_PATH,
     BodyFormat,
@@ -97,6 +98,7 @@ def build_payload(
     messages: Sequence[Mapping[str, str]],
     conversation_id: str | None = None,
     body_format: BodyFormat = "2023",
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """Build the JSON body of ``POST /api/chat``.
 
@@ -107,12 +109,13 @@ def build_payload(
         messages: ``{"role", "content"}`` dicts, roles ``user``/``assistant``.
         conversation_id: Defaults to a fresh UUIDv4.
         body_format: The body shape.
+        temperature: Sent as `TEMPERATURE_FIELD` when not ``None``.
 
     Returns:
         The body as a dict with the fields of
         `PAYLOAD_FIELDS` (or
         `PAYLOAD_FIELDS_2025`), in that
-        order.
+        order, then ``temperature`` when set.
 
     Raises:
         ValueError: If the 2025 shape is asked for a model without a provider.
@@ -127,7 +130,7 @@ def build_payload(
                 "provider, discover the service's models, or use body_format='2023'."
             )
             raise ValueError(msg)
-        return {
+        payload: dict[str, Any] = {
             "conversationId": conversation,
             "models": [{"modelId": spec.id, "provider": spec.provider}],
             "messages": wire_messages,
@@ -135,13 +138,17 @@ def build_payload(
             "prompt": prompt,
             "search": "false",
         }
-    return {
-        "conversationId": conversation,
-        "model": spec.to_wire(),
-        "messages": wire_messages,
-        "key": "",
-        "prompt": prompt,
-    }
+    else:
+        payload = {
+            "conversationId": conversation,
+            "model": spec.to_wire(),
+            "messages": wire_messages,
+            "key": "",
+            "prompt": prompt,
+        }
+    if temperature is not None:
+        payload[TEMPERATURE_FIELD] = temperature
+    return payload
 
 
 def build_headers(base_url: str) -> dict[str, str]:
@@ -177,11 +184,12 @@ def build_request(
     messages: Sequence[Mapping[str, str]],
     *,
     body_format: BodyFormat = "2023",
+    temperature: float | None = None,
 ) -> Request:
     """Build the complete chat request (not yet signed).
 
-    The caller checks the input first with
-    `check_limits`.
+    The caller fits the messages to the service's budget first
+    (`langchain_liaobots.wire.budget`).
 
     Args:
         base_url: The service's base URL.
@@ -189,6 +197,7 @@ def build_request(
         prompt: The system prompt.
         messages: The wire messages.
         body_format: The body shape, ``"2023"`` (specified) or ``"2025"``.
+        temperature: The sampling temperature, sent only when set.
 
     Returns:
         The request.
@@ -196,7 +205,9 @@ def build_request(
     Raises:
         ValueError: If the 2025 shape is asked for a model without a provider.
     """
-    payload = build_payload(spec, prompt, messages, body_format=body_format)
+    payload = build_payload(
+        spec, prompt, messages, body_format=body_format, temperature=temperature
+    )
     return _json_request(base_url, CHAT_PATH, payload)
 
 

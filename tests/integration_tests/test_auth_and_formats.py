@@ -221,7 +221,7 @@ def test_model_discovery_registers_the_services_models() -> None:
             "id": "disc-model-1",
             "name": "Discovered",
             "maxLength": 4000,
-            "tokenLimit": 1000,
+            "tokenLimit": 2000,
             "context": "1K",
             "model": "Claude",
             "provider": "Anthropic",

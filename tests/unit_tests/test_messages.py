@@ -62,5 +62,12 @@ def test_unknown_roles_and_types_are_clear_errors() -> None:
         to_wire([ChatMessage(role="critic", content="x")], "")
     with pytest.raises(TypeError, match="FunctionMessage"):
         to_wire([FunctionMessage(name="f", content="x")], "")
-    with pytest.raises(ValueError, match="at least one user or assistant"):
-        to_wire([SystemMessage("only")], "")
+
+
+def test_a_system_prompt_alone_is_sent_with_no_messages() -> None:
+    # chatbot-ui's server forwards it so: the prompt as the system message.
+    assert to_wire([SystemMessage("Summarize: text")], "default") == (
+        "Summarize: text",
+        [],
+    )
+    assert to_wire([], "default") == ("default", [])

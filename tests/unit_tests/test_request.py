@@ -1,4 +1,4 @@
-"""wire.request: payloads, headers, signing, limits, redirects; no sockets."""
+"""wire.request: payloads, headers, signing, redirects; no sockets."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import json
 import uuid
 
 import pytest
-from langchain_core.exceptions import ContextOverflowError
 
 from langchain_liaobots.emulator.codec import parse_payload
 from langchain_liaobots.errors import LiaobotsRedirectError
 from langchain_liaobots.registry import ModelSpec, get_model
-from langchain_liaobots.wire.limits import check_limits
 from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
 from langchain_liaobots.wire.request import (
     Request,
@@ -91,15 +89,21 @@ def test_parse_payload_rejects_bad_roles_and_models() -> None:
         parse_payload(json.dumps(bad_model).encode())
 
 
-def test_limits_count_characters_and_tokens() -> None:
-    spec = ModelSpec(id="tiny", name="Tiny", maxLength=100, tokenLimit=20)
-    check_limits(spec, "", [{"role": "user", "content": "x" * 40}])
-    with pytest.raises(ContextOverflowError, match=r"101 characters.*at most 100"):
-        check_limits(spec, "", [{"role": "user", "content": "x" * 101}])
-    with pytest.raises(
-        ContextOverflowError, match=r"tokens.*at most 20 \(tokenLimit\)"
-    ):
-        check_limits(spec, "", [{"role": "user", "content": "x" * 90}])
+def test_temperature_is_the_last_field_only_when_set() -> None:
+    spec = get_model("gpt-4")
+    assert "temperature" not in build_payload(spec, "", MSGS)
+    payload = build_payload(spec, "", MSGS, temperature=0.3)
+    assert list(payload)[-1] == "temperature"
+    assert payload["temperature"] == 0.3
+    later = build_payload(
+        spec.model_copy(update={"provider": "OpenAI"}),
+        "",
+        MSGS,
+        body_format="2025",
+        temperature=0,
+    )
+    assert later["temperature"] == 0
+    assert parse_payload(json.dumps(payload).encode())["temperature"] == 0.3
 
 
 def test_default_prompt_is_the_specified_persona() -> None:

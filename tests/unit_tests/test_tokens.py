@@ -1,169 +1,143 @@
-"""The token estimate on the wire form equals core's over the messages as sent.
+"""tokens: cl100k_base counts offline, the piecewise stream count, the fallback.
 
-``wire.tokens`` counts ``{"role", "content"}`` dicts directly instead of
-converting them back into LangChain messages; these properties pin it to
-``count_tokens_approximately`` over the equivalent messages (the system prompt
-and every wire message as the ``SystemMessage``/``HumanMessage``/``AIMessage``
-it is sent as), for conversations with tool calls, tool results, unicode and
-system prompts, so usage numbers never change.
+The reference is tiktoken's own ``get_encoding("cl100k_base")``, loaded through
+tiktoken's cache (``TIKTOKEN_CACHE_DIR``, the file named by the sha1 of its
+download URL, as tiktoken names it) from the file the package ships: tiktoken's
+code, not ours, reads it there.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import warnings
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    ChatMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-)
-from langchain_core.messages.utils import count_tokens_approximately
 
-from langchain_liaobots import ChatLiaobots
-from langchain_liaobots.prompt.messages import WireMessage, to_wire
-from langchain_liaobots.wire.tokens import (
+from langchain_liaobots.errors import LiaobotsTokenizerWarning
+from langchain_liaobots.tokens import (
+    DATA_FILE,
+    DATA_SHA256,
+    TOKENIZER,
     ReplyBudget,
+    Tokenizer,
     count_input_tokens,
-    count_reply_tokens,
-    count_text_tokens,
-    count_tokens,
 )
 
-DEFAULT_PROMPT = "You are a helpful assistant."
+URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
-texts = st.text(max_size=60)  # unicode: CJK, emoji, combining marks, controls
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True)
-args = st.dictionaries(
-    names,
-    st.one_of(st.integers(), texts, st.booleans(), st.none(), st.lists(texts)),
-    max_size=3,
-)
-
-
-@st.composite
-def tool_call(draw: st.DrawFn) -> dict[str, Any]:
-    return {
-        "name": draw(names),
-        "args": draw(args),
-        "id": draw(st.from_regex(r"call_[A-Za-z0-9]{1,8}", fullmatch=True)),
-        "type": "tool_call",
-    }
+TEXTS = [
+    "",
+    "hello world",
+    "tiktoken is great!",
+    "你好，世界。今天天气很好，我们去公园散步吧。",
+    '{"name": "get_weather", "arguments": {"city": "Paris", "days": [1, 2, 3]}}',
+    "def f(x):\n    return x ** 2  # square\n\n\n    \n",
+    "It's we'll they're I'd  \t\r\n  spaces   and 1234567 digits!!!",
+    "<|endoftext|> is plain text here",
+    "emoji 🎉🎉 and combining e\u0301 and \u00a0nbsp",
+]
 
 
-@st.composite
-def message(draw: st.DrawFn) -> BaseMessage:
-    kind = draw(st.sampled_from(["system", "human", "ai", "tool", "chat", "blocks"]))
-    text = draw(texts)
-    if kind == "system":
-        return SystemMessage(text)
-    if kind == "human":
-        return HumanMessage(text)
-    if kind == "ai":
-        return AIMessage(text, tool_calls=draw(st.lists(tool_call(), max_size=2)))
-    if kind == "tool":
-        return ToolMessage(
-            text,
-            tool_call_id=draw(st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True)),
-            name=draw(st.one_of(st.none(), names)),
-            status=draw(st.sampled_from(["success", "error"])),
-        )
-    if kind == "chat":
-        role = draw(st.sampled_from(["user", "assistant", "system", "Human", "AI"]))
-        return ChatMessage(content=text, role=role)
-    return HumanMessage([{"type": "text", "text": t} for t in draw(st.lists(texts))])
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tiktoken = pytest.importorskip("tiktoken")
+    cache = tmp_path_factory.mktemp("tiktoken-cache")
+    shutil.copy(DATA_FILE, cache / hashlib.sha1(URL.encode()).hexdigest())  # noqa: S324
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+    try:
+        return tiktoken.get_encoding("cl100k_base")
+    finally:
+        mp.undo()
 
 
-conversations = st.lists(message(), max_size=12).map(
-    lambda ms: [*ms, HumanMessage("and now?")]  # at least one wire message
-)
+def test_the_shipped_file_is_tiktokens() -> None:
+    assert hashlib.sha256(DATA_FILE.read_bytes()).hexdigest() == DATA_SHA256
+    assert TOKENIZER.exact
+    assert TOKENIZER.name == "cl100k_base"
 
 
-def core_estimate(prompt: str, wire: list[WireMessage]) -> int:
-    """Core's count over the messages as sent: the prompt and each wire turn."""
-    as_sent: list[BaseMessage] = [SystemMessage(prompt)]
-    for m in wire:
-        cls = HumanMessage if m["role"] == "user" else AIMessage
-        as_sent.append(cls(m["content"]))
-    return count_tokens_approximately(as_sent)
+@pytest.mark.parametrize("text", TEXTS)
+def test_counts_are_tiktokens(reference: Any, text: str) -> None:
+    assert TOKENIZER.count(text) == len(reference.encode_ordinary(text))
+    assert TOKENIZER.count(text, remember=False) == TOKENIZER.count(text)
 
 
-@settings(max_examples=200, deadline=None)
-@given(conversations, texts)
-def test_input_estimate_equals_core_over_the_messages_as_sent(
-    messages: list[BaseMessage], default_prompt: str
-) -> None:
-    prompt, wire = to_wire(messages, default_prompt)
-    expected = core_estimate(prompt, wire)
-    assert count_input_tokens(prompt, wire) == expected
-    # ... and the dict form core accepts too (what this module used to call)
-    assert (
-        count_tokens_approximately([{"role": "system", "content": prompt}, *wire])
-        == expected
+def test_known_counts() -> None:
+    assert TOKENIZER.count("hello world") == 2
+    assert TOKENIZER.count("tiktoken is great!") == 6
+
+
+def test_input_is_prompt_plus_contents_without_overhead() -> None:
+    messages = [
+        {"role": "user", "content": "hello world"},
+        {"role": "assistant", "content": "tiktoken is great!"},
+    ]
+    assert count_input_tokens("hello world", messages) == 2 + 2 + 6
+    assert count_input_tokens("", []) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet="ab l1'\n\t\r.!你é",
+            max_size=40,
+        ),
+        max_size=40,
     )
-
-
-@settings(max_examples=100, deadline=None)
-@given(conversations)
-def test_get_num_tokens_from_messages_equals_core(
-    messages: list[BaseMessage],
+)
+def test_a_stream_counted_piece_by_piece_matches_the_whole(
+    reference: Any, pieces: list[str]
 ) -> None:
-    llm = ChatLiaobots(auth="test-code", prompt=DEFAULT_PROMPT)
-    prompt, wire = to_wire(messages, DEFAULT_PROMPT)
-    assert llm.get_num_tokens_from_messages(messages) == core_estimate(prompt, wire)
+    counter = TOKENIZER.counter()
+    text = ""
+    for piece in pieces:
+        assert counter.with_piece(piece) == len(reference.encode_ordinary(text + piece))
+        counter.extend(piece)
+        text += piece
 
 
-@given(texts)
-def test_reply_and_text_estimates_equal_core(text: str) -> None:
-    assert count_reply_tokens(text) == count_tokens_approximately([AIMessage(text)])
-    assert count_text_tokens(text) == (
-        count_tokens_approximately([HumanMessage(text)])
-        - count_tokens_approximately([HumanMessage("")])
-    )
+def test_a_long_stream_settles_its_head() -> None:
+    counter = TOKENIZER.counter()
+    for _ in range(200):
+        counter.extend("word, another word. ")
+    assert counter.with_piece("") == TOKENIZER.count("word, another word. " * 200)
+    assert len(counter._tail) < 300  # the head was counted and let go
 
 
-@given(st.lists(st.tuples(st.sampled_from(["user", "assistant"]), texts)))
-def test_the_estimate_is_additive_over_messages(turns: list[tuple[str, str]]) -> None:
-    wire = [{"role": role, "content": content} for role, content in turns]
-    assert count_tokens(wire) == sum(count_tokens([m]) for m in wire)
-
-
-def test_known_values() -> None:
-    # ceil((len(content) + len(role)) / 4) + 3 per message
-    assert count_tokens([]) == 0
-    assert count_tokens([{"role": "user", "content": ""}]) == 1 + 3
-    assert count_tokens([{"role": "user", "content": "abcd"}]) == 2 + 3
-    assert count_tokens([{"role": "user", "content": "abcde"}]) == 3 + 3
-    assert count_tokens([{"role": "assistant", "content": "日本語"}]) == 3 + 3
-    assert count_text_tokens("") == 0
-    assert count_text_tokens("abcde") == 2
-
-
-def test_a_long_conversation_counts_like_core() -> None:
-    messages: list[BaseMessage] = [SystemMessage("Be brief.")]
-    for i in range(4000):
-        messages.append(HumanMessage(f"question {i} ❓"))
-        messages.append(
-            AIMessage(
-                f"answer {i}",
-                tool_calls=[{"name": "f", "args": {"i": i}, "id": f"c{i}"}]
-                if i % 10 == 0
-                else [],
-            )
-        )
-    prompt, wire = to_wire(messages, DEFAULT_PROMPT)
-    assert count_input_tokens(prompt, wire) == core_estimate(prompt, wire)
-
-
-def test_reply_budget_cuts_at_the_same_estimate() -> None:
-    text = "one two three four five six seven"
-    budget = ReplyBudget(8)  # ceil((len + len("assistant")) / 4) + 3 <= 8
-    kept = budget.take(text)
+def test_reply_budget_counts_only_with_max_tokens() -> None:
+    free = ReplyBudget(None)
+    assert free.take("hello world") == "hello world"
+    assert free.tokens == 2
+    budget = ReplyBudget(3)
+    assert budget.take("hello world") == "hello world"
+    assert budget.take(" and more") == " and"
     assert budget.exhausted
-    assert kept == text[:11]
-    assert count_reply_tokens(kept) == 8
-    assert count_reply_tokens(text[:12]) == 9
+    assert budget.tokens == 3
+
+
+def test_without_the_data_the_estimate_is_used_and_said_once(tmp_path: Path) -> None:
+    lost = Tokenizer(tmp_path / "missing.tiktoken")
+    with pytest.warns(LiaobotsTokenizerWarning, match="estimated"):
+        assert lost.count("abcde") == 2  # ceil(5 / 4), as count_tokens_approximately
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not lost.exact
+        assert lost.name == "estimate"
+        counter = lost.counter()
+        for piece in ["abc", "defgh", "i" * 300]:
+            counter.extend(piece)
+        assert counter.with_piece("") == lost.count("abcdefgh" + "i" * 300)
+
+
+def test_a_damaged_file_is_refused_by_its_hash(tmp_path: Path) -> None:
+    damaged = tmp_path / "cl100k_base.tiktoken"
+    damaged.write_bytes(DATA_FILE.read_bytes()[:-10])
+    with pytest.warns(LiaobotsTokenizerWarning):
+        assert not Tokenizer(damaged).exact

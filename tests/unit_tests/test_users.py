@@ -15,13 +15,9 @@ from langchain_liaobots import (
     register_model,
 )
 from langchain_liaobots.emulator.codec import parse_payload
-from langchain_liaobots.wire.limits import check_limits
+from langchain_liaobots.tokens import TOKENIZER, ReplyBudget
+from langchain_liaobots.wire.budget import keep_newest
 from langchain_liaobots.wire.request import build_payload
-from langchain_liaobots.wire.tokens import (
-    ReplyBudget,
-    count_reply_tokens,
-    count_text_tokens,
-)
 from langchain_liaobots.wire.urls import normalize_base_url
 
 BASE = "http://127.0.0.1:9"
@@ -29,7 +25,8 @@ BASE = "http://127.0.0.1:9"
 
 def test_profile_of_a_seed_model() -> None:
     assert ChatLiaobots(model="gpt-4", base_url=BASE).profile == {
-        "max_input_tokens": 8000,
+        "max_input_tokens": 7000,  # tokenLimit less the answer's 1,000
+        "max_output_tokens": 1000,
         "text_inputs": True,
         "text_outputs": True,
         "image_inputs": False,
@@ -39,7 +36,7 @@ def test_profile_of_a_seed_model() -> None:
         "tool_calling": True,
         "tool_choice": True,
         "structured_output": False,
-        "temperature": False,
+        "temperature": True,
     }
 
 
@@ -105,12 +102,15 @@ def test_unsent_parameters_warn_once_naming_them() -> None:
         )
     assert len(record) == 1
     message = str(record[0].message)
-    assert "temperature, top_p, seed, n" in message
+    assert "top_p, seed, n" in message
+    assert "temperature is sent" in message
     assert "max_tokens" in message  # ... is honoured
     assert llm.temperature == 0.2
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ChatLiaobots(base_url=BASE, max_tokens=50, stop=[])
+        ChatLiaobots(base_url=BASE, max_tokens=50, stop=[], temperature=0)
+    with pytest.warns(LiaobotsUnsupportedParameterWarning, match="1000 tokens"):
+        ChatLiaobots(base_url=BASE, max_tokens=4000)
 
 
 def test_max_tokens_must_be_positive() -> None:
@@ -120,18 +120,18 @@ def test_max_tokens_must_be_positive() -> None:
         ReplyBudget(-1)
 
 
-def test_text_tokens_are_what_the_text_adds() -> None:
+def test_text_tokens_are_cl100k_base_counts() -> None:
     llm = ChatLiaobots(base_url=BASE)
     assert llm.get_num_tokens("") == 0
-    assert llm.get_num_tokens("abcd" * 10) == 10
-    assert count_text_tokens("abcde") == 2
+    assert llm.get_num_tokens("hello world") == 2
+    assert llm.get_num_tokens("tiktoken is great!") == 6  # tiktoken's README
 
 
 def test_reply_budget_keeps_the_longest_prefix_that_fits() -> None:
     budget = ReplyBudget(10)
     kept = "".join(budget.take(piece) for piece in ["hello ", "there, " * 9, "more"])
     assert budget.exhausted
-    assert count_reply_tokens(kept) <= 10 < count_reply_tokens(kept + "t")
+    assert TOKENIZER.count(kept) <= 10 < TOKENIZER.count(kept + "t")
     assert budget.take("anything") == ""
     unlimited = ReplyBudget(None)
     assert unlimited.take("x" * 10_000) == "x" * 10_000
@@ -142,13 +142,13 @@ def test_unknown_limits_are_not_checked_and_travel_as_zero() -> None:
     spec = ModelSpec(
         id="zeros", name="Z", maxLength=0, tokenLimit=0, context=0, provider="P"
     )
-    huge = [{"role": "user", "content": "x" * 1_000_000}]
-    check_limits(spec, "prompt", huge)
+    huge = [{"role": "user", "content": "x y " * 100_000}]
+    kept = keep_newest("prompt", huge, spec.input_token_limit, TOKENIZER.count)
+    assert kept.dropped == 0
     body = json.dumps(build_payload(spec, "p", [{"role": "user", "content": "hi"}]))
     assert parse_payload(body.encode())["model"]["tokenLimit"] == 0
     known = ModelSpec(id="known", name="K", maxLength=0, tokenLimit=10)
-    with pytest.raises(ContextOverflowError, match="tokenLimit"):
-        check_limits(known, "prompt", huge)
+    assert keep_newest("p", huge, known.input_token_limit, TOKENIZER.count).kept == 0
 
 
 def test_parse_payload_still_refuses_negative_limits() -> None:
