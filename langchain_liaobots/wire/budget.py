@@ -207,8 +207,9 @@ def overflow_message(model: str, kept: Kept) -> str:
         f"{kept.messages} message(s) for model {model!r}: its server keeps "
         f"messages from the newest back while they fit tokenLimit "
         f"({kept.token_limit}) less 1000 tokens for the answer, a budget of "
-        f"{kept.budget} cl100k_base tokens; {some}. Shorten the history (trim_messages with "
-        "token_counter=llm, see docs/models.md), pick a model with a larger "
+        f"{kept.budget} cl100k_base tokens; {some}. Shorten the history "
+        "(trim_messages with token_counter=llm, see docs/models.md), pick a "
+        "model with a larger "
         'tokenLimit, or pass context_overflow="drop_oldest" to drop them here '
         "and be told."
     )

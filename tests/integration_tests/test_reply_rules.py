@@ -14,8 +14,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 
 from langchain_liaobots import ChatLiaobots, LiaobotsReplyError
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
-from langchain_liaobots.wire.protocol import CHAT_PATH
 from langchain_liaobots.tokens import count_input_tokens
+from langchain_liaobots.wire.protocol import CHAT_PATH
 from tests.helpers.replies import City, get_time, get_weather
 
 PROSE = "I don't have access to real-time weather data, sorry."

@@ -21,9 +21,9 @@ from langchain_core.tools import tool
 
 from langchain_liaobots import ChatLiaobots, get_model, register_model
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
+from langchain_liaobots.tokens import TOKENIZER
 from langchain_liaobots.wire.protocol import CHAT_PATH, LOGIN_PATH, USER_PATH
 from langchain_liaobots.wire.request import build_payload
-from langchain_liaobots.tokens import TOKENIZER
 
 LONG_ANSWER = "word " * 400
 
@@ -98,8 +98,7 @@ def test_next_turn_input_is_this_input_plus_this_output(llm: ChatLiaobots) -> No
     assert answer.usage_metadata is not None
     assert second.usage_metadata is not None
     assert second.usage_metadata["input_tokens"] == (
-        answer.usage_metadata["total_tokens"]
-        + TOKENIZER.count("And Rome?")
+        answer.usage_metadata["total_tokens"] + TOKENIZER.count("And Rome?")
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from langchain_liaobots.emulator.codec import parse_payload
 from langchain_liaobots.errors import LiaobotsRedirectError
-from langchain_liaobots.registry import ModelSpec, get_model
+from langchain_liaobots.registry import get_model
 from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
 from langchain_liaobots.wire.request import (
     Request,

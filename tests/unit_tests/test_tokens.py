@@ -34,7 +34,7 @@ TEXTS = [
     "",
     "hello world",
     "tiktoken is great!",
-    "你好，世界。今天天气很好，我们去公园散步吧。",
+    "你好\uff0c世界。今天天气很好\uff0c我们去公园散步吧。",
     '{"name": "get_weather", "arguments": {"city": "Paris", "days": [1, 2, 3]}}',
     "def f(x):\n    return x ** 2  # square\n\n\n    \n",
     "It's we'll they're I'd  \t\r\n  spaces   and 1234567 digits!!!",
@@ -47,7 +47,7 @@ TEXTS = [
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tiktoken = pytest.importorskip("tiktoken")
     cache = tmp_path_factory.mktemp("tiktoken-cache")
-    shutil.copy(DATA_FILE, cache / hashlib.sha1(URL.encode()).hexdigest())  # noqa: S324
+    shutil.copy(DATA_FILE, cache / hashlib.sha1(URL.encode()).hexdigest())
     mp = pytest.MonkeyPatch()
     mp.setenv("TIKTOKEN_CACHE_DIR", str(cache))
     try:

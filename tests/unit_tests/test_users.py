@@ -6,7 +6,6 @@ import json
 import warnings
 
 import pytest
-from langchain_core.exceptions import ContextOverflowError
 
 from langchain_liaobots import (
     ChatLiaobots,
