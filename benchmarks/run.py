@@ -51,6 +51,7 @@ from benchmarks import (
     fig_cpu,
     fig_imports,
     fig_latency,
+    fig_loop,
     fig_pool,
     fig_prepare,
     fig_replies,
@@ -71,6 +72,7 @@ FIGURES: tuple[Figure, ...] = (
     fig_prepare.FIGURE,
     fig_pool.FIGURE,
     fig_replies.FIGURE,
+    fig_loop.FIGURE,
 )
 """Every figure, in the order they run and print."""
 

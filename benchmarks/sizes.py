@@ -41,6 +41,7 @@ class Sizes:
         pool_pace: Seconds between those pieces (after ``ttfb``).
         pool_rounds: Fresh interpreters per peer for figure 8.
         replies_cases: Cases of figure 9 (``None``: all).
+        loop_steps: Steps of the agent loop of figure 10.
     """
 
     name: str
@@ -71,6 +72,7 @@ class Sizes:
     pool_pace: float
     pool_rounds: int
     replies_cases: int | None
+    loop_steps: int
 
 
 FULL = Sizes(
@@ -102,6 +104,7 @@ FULL = Sizes(
     pool_pace=0.01,
     pool_rounds=5,
     replies_cases=None,
+    loop_steps=100,
 )
 
 SMOKE = Sizes(
@@ -133,4 +136,5 @@ SMOKE = Sizes(
     pool_pace=0.005,
     pool_rounds=1,
     replies_cases=6,
+    loop_steps=5,
 )

@@ -22,6 +22,7 @@ __all__ = [
     "CPU_VS_OPENAI",
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
+    "LOOP_TOKENIZED_VS_FIRST",
     "POOL_MEM_VS_RAW",
     "POOL_WALL_VS_RAW",
     "PREPARE_VS_OPENAI",
@@ -54,6 +55,9 @@ POOL_WALL_VS_RAW = 1.1
 POOL_MEM_VS_RAW = 1.1
 """Figure 8: memory per stream (RSS delta / streams) / the raw loop inside core's."""
 
+LOOP_TOKENIZED_VS_FIRST = 1.5
+"""Figure 10: characters tokenized at the loop's last step / at its second."""
+
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
 
@@ -62,7 +66,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"9"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"10"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -166,6 +170,13 @@ TARGETS: tuple[Target, ...] = (
         lambda s, _: (
             s["empty"] == 0 and s["wrong"] == 0 and s["per_step"] <= REPLIES_PER_STEP
         ),
+    ),
+    Target(
+        "10",
+        "{steps}-step agent loop, last step",
+        "per-step preparation of an agent loop (token counts kept)",
+        f"<={LOOP_TOKENIZED_VS_FIRST:g}x chars tokenized (last / second step)",
+        lambda s, _: s["tokenized_ratio"] <= LOOP_TOKENIZED_VS_FIRST,
     ),
 )
 """The figures, in the order they run and print."""

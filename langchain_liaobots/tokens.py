@@ -64,8 +64,6 @@ CHARS_PER_TOKEN: Final = 4
 """The fallback estimate's ratio: ``count_tokens_approximately``'s default."""
 CACHE_ENTRIES: Final = 16_384
 """Counts of at most this many texts are kept; the oldest go first."""
-CACHE_MIN_CHARS: Final = 64
-"""Shorter texts are counted afresh: cheaper than keeping them."""
 STREAM_TAIL_CHARS: Final = 256
 """`StreamCounter` settles its text once the unsettled tail is this long."""
 
@@ -128,7 +126,7 @@ class Tokenizer:
         Returns:
             Its cl100k_base tokens (the estimate when the encoding is missing).
         """
-        if not remember or len(text) < CACHE_MIN_CHARS:
+        if not remember:
             return self._count(text)
         counts = self._counts
         found = counts.get(text)
