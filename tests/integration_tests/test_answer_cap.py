@@ -56,8 +56,8 @@ async def test_a_forced_call_cut_at_the_cap_is_not_repaired(
     message = forced.invoke("weather in 'Paris'?")
     assert message.response_metadata["finish_reason"] == "length"
     assert not message.tool_calls
-    answer = await llm.bind(
-        response_format={"type": "json_object"}
-    ).ainvoke("a JSON object please")
+    answer = await llm.bind(response_format={"type": "json_object"}).ainvoke(
+        "a JSON object please"
+    )
     assert answer.response_metadata["finish_reason"] == "length"
     assert len(fresh_emulator.requests) == 2  # one request each: no repair turn

@@ -43,7 +43,9 @@ async def test_a_system_only_prompt_async_and_streamed(
     streamed = "".join([p async for p in chain.astream({"context": "Dogs run."})])
     assert "Dogs run." in streamed
     assert "Dogs run." in await chain.ainvoke({"context": "Dogs run."})
-    assert all(r.payload and r.payload["messages"] == [] for r in fresh_emulator.requests)
+    assert all(
+        r.payload and r.payload["messages"] == [] for r in fresh_emulator.requests
+    )
 
 
 def test_counting_a_system_message_alone_and_nothing() -> None:
