@@ -18,6 +18,7 @@ from langchain_liaobots.errors import (
     LiaobotsAPIError,
     LiaobotsAuthenticationError,
     LiaobotsConnectionError,
+    LiaobotsContextOverflowError,
     LiaobotsRateLimitError,
     LiaobotsRedirectError,
     LiaobotsStreamCutError,
@@ -298,6 +299,27 @@ def test_a_4xx_is_not_retried() -> None:
     assert _body(flow, _head(401), b"Error", b"") is DRAW
     with pytest.raises(LiaobotsAuthenticationError, match="HTTP 401"):
         flow.send(0.5)
+
+
+def test_the_services_context_error_is_not_retried() -> None:
+    flow = _chat(max_retries=3)
+    next(flow)
+    head = Head(500, TEXT, (), "This model's maximum context length is 8192 tokens.")
+    assert _body(flow, head, b"Error", b"") is DRAW
+    with pytest.raises(LiaobotsContextOverflowError, match="maximum context length"):
+        flow.send(0.5)
+
+
+def test_the_services_rate_limit_phrase_is_retried_then_typed() -> None:
+    flow = _chat(max_retries=1)
+    next(flow)
+    head = Head(500, TEXT, (), "Rate limit reached for default-gpt-4 on tokens.")
+    assert _body(flow, head, b"Error", b"") is DRAW
+    assert flow.send(0.0) == Sleep(0.25)
+    _sent(flow, flow.send(None))
+    assert _body(flow, head, b"Error", b"") is DRAW
+    with pytest.raises(LiaobotsRateLimitError, match="Rate limit reached"):
+        flow.send(0.0)
 
 
 # -- failures in the middle of the answer: raised with the text so far --------
