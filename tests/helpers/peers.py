@@ -12,6 +12,7 @@ shares code with the package.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +40,13 @@ class Seen:
 class _Peer:
     """A threaded HTTP/1.1 server on 127.0.0.1; a context manager."""
 
-    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], None]) -> None:
+    def __init__(
+        self,
+        respond: Callable[[BaseHTTPRequestHandler], None],
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.seen: list[Seen] = []
+        self.scheme = "https" if ssl_context else "http"
         self.connections = 0
         peer = self
 
@@ -67,6 +73,10 @@ class _Peer:
 
         self._lock = threading.Lock()
         self._http = Server(("127.0.0.1", 0), Handler)
+        if ssl_context is not None:
+            self._http.socket = ssl_context.wrap_socket(
+                self._http.socket, server_side=True
+            )
         self._thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -77,7 +87,7 @@ class _Peer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> _Peer:
         self._thread.start()
@@ -106,14 +116,19 @@ def _reply(
 
 
 class RecordingServer(_Peer):
-    """Records every connection and request; answers as the service would."""
+    """Records every connection and request; answers as the service would.
 
-    def __init__(self) -> None:
+    With an ``ssl_context`` it speaks HTTPS.
+    """
+
+    ANSWER = "answered by the recording server"
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         def respond(handler: BaseHTTPRequestHandler) -> None:
             path = handler.path.rpartition("/api/")[2]
             answer = _ANSWERS.get("/api/" + path)
             if answer is None:
-                _reply(handler, 200, b"answered by the other origin")
+                _reply(handler, 200, self.ANSWER.encode())
             else:
                 _reply(
                     handler,
@@ -122,7 +137,7 @@ class RecordingServer(_Peer):
                     content_type="application/json",
                 )
 
-        super().__init__(respond)
+        super().__init__(respond, ssl_context)
 
     def __enter__(self) -> RecordingServer:
         super().__enter__()

@@ -95,7 +95,7 @@ async def test_the_peers_show_a_leak_when_one_happens(
     b.seen.clear()
     b.connections = 0
     llm = ChatLiaobots(base_url=b.base_url, auth=CODE, timeout=5)
-    assert llm.invoke("hi").content == "answered by the other origin"
+    assert llm.invoke("hi").content == RecordingServer.ANSWER
     assert (await llm.aaccount()).balance == 1
     assert [s.headers.get("x-auth-code") for s in b.seen] == [CODE, CODE]
     assert b.connections >= 1
