@@ -29,6 +29,7 @@ then the steps they call.
 from __future__ import annotations
 
 import difflib
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
@@ -105,6 +106,9 @@ from langchain_liaobots.wire.urls import is_loopback, normalize_base_url
 __all__ = ["ChatLiaobots"]
 
 PROVIDER = "liaobots"
+
+BASE_URL_ENV = "LIAOBOTS_BASE_URL"
+"""The environment variable ``base_url`` defaults to."""
 
 UNSENT_PARAMS = (
     "top_p",
@@ -309,7 +313,7 @@ class ChatLiaobots(BaseChatModel):
     Defaults to the ``LIAOBOTS_AUTH_CODE`` environment variable."""
 
     base_url: str = Field(
-        default_factory=from_env("LIAOBOTS_BASE_URL", default="https://liaobots.com"),
+        default_factory=from_env(BASE_URL_ENV, default="https://liaobots.com"),
         validate_default=True,
     )
     """The service's base URL; ``/api/chat`` is appended.
@@ -476,6 +480,16 @@ class ChatLiaobots(BaseChatModel):
     def _check_model(cls, value: str) -> str:
         get_model(value)  # a ValueError naming the known ids and register_model
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_base_url_from_env(cls, values: Any) -> Any:
+        """Name ``LIAOBOTS_BASE_URL`` when a bad base URL came from it."""
+        if isinstance(values, dict) and "base_url" not in values:
+            value = os.environ.get(BASE_URL_ENV)
+            if value is not None:
+                normalize_base_url(value, f"the environment variable {BASE_URL_ENV}")
+        return values
 
     @field_validator("base_url")
     @classmethod

@@ -8,6 +8,11 @@ which makes a `ClientKey` of its settings, split by what each setting changes:
   own HTTP client, and the process id. One `Pool` per key holds a
   ``requests.Session`` for the sync path and one ``aiohttp.ClientSession`` per
   running event loop. A thousand tenants with their own codes share one pool.
+  An application's own client keeps its TLS settings (a ``requests.Session``'s
+  ``verify`` / CA bundle and ``trust_env``, an ``aiohttp`` connector's
+  ``ssl``) unless the model sets ``verify_tls`` explicitly: the pool hands the
+  drivers each request's ``verify`` (`Pool.requests_verify`) and ``ssl``
+  (`Pool.aiohttp_ssl`).
 * `AuthKey`, what identifies the **credentials**: base URL, the auth
   code's digest, the opt-in setup steps and the body format. One
   `Credentials` (acquired code, session
@@ -45,6 +50,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import ssl
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -139,7 +145,9 @@ class PoolKey(NamedTuple):
     Attributes:
         pid: The process id (a forked child never uses its parent's sockets).
         origin: `pool_origin` of the base URL.
-        verify: Whether TLS certificates are verified.
+        verify: Whether TLS certificates are verified; ``None`` when the model
+            did not set ``verify_tls`` and brought its own client, whose TLS
+            settings then decide.
         proxy: The proxy URL, or ``None`` for the environment's settings.
         max_connections: The pool's size, ``None`` for no limit.
         http_client: The application's own ``requests.Session``, if any.
@@ -148,7 +156,7 @@ class PoolKey(NamedTuple):
 
     pid: int
     origin: str
-    verify: bool
+    verify: bool | None
     proxy: str | None
     max_connections: int | None
     http_client: Any
@@ -252,6 +260,12 @@ class SetupFlight:
             current.set_exception(error)
 
 
+@lru_cache(maxsize=1)
+def _verifying_context() -> ssl.SSLContext:
+    """The default verifying context (for an own connector that does not verify)."""
+    return ssl.create_default_context()
+
+
 def _run_to_end(coro: Coroutine[Any, Any, Any]) -> None:
     """Run a coroutine that never suspends (closing on a closed loop) to its end."""
     try:
@@ -340,6 +354,43 @@ class Pool:
     def loop_sessions(self) -> int:
         """How many per-loop sessions the pool holds."""
         return len(self._loops)
+
+    # -- TLS -----------------------------------------------------------------
+
+    def requests_verify(self) -> bool | str | None:
+        """The ``verify`` of a sync request: ``verify_tls``, or the own session's.
+
+        Returns:
+            ``None`` to let the application's own session decide (its
+            ``verify``, a CA bundle, and with ``trust_env`` the
+            ``REQUESTS_CA_BUNDLE`` variable); else ``False``, or ``True`` (the
+            own session's CA bundle when it has one: that verifies too).
+        """
+        verify, own = self.key.verify, self.key.http_client
+        if own is None or verify is False:
+            return verify is not False
+        if verify is None:
+            return None
+        bundle = getattr(own, "verify", None)
+        return bundle if isinstance(bundle, str) else True
+
+    def aiohttp_ssl(self) -> bool | ssl.SSLContext:
+        """The ``ssl`` of an async request: ``verify_tls``, or the own connector's.
+
+        Returns:
+            ``True`` to let the connector decide (the pool's own, made with
+            ``verify_tls``; or the application's, with its own ``ssl``);
+            ``False`` when ``verify_tls=False`` was set; a verifying context
+            when ``verify_tls=True`` was set and the application's connector
+            does not verify.
+        """
+        verify, own = self.key.verify, self.key.http_async_client
+        if own is None or verify is None:
+            return True
+        if verify is False:
+            return False
+        own_ssl = getattr(getattr(own, "connector", None), "_ssl", True)
+        return _verifying_context() if own_ssl is False else True
 
     # -- the sync path -----------------------------------------------------
 
@@ -440,7 +491,7 @@ class Pool:
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
                 limit=self.key.max_connections or 0,
-                ssl=self.key.verify,
+                ssl=self.key.verify is not False,
                 socket_factory=make_socket,
             ),
             # Every request brings its own timeout (the model's).
@@ -580,6 +631,10 @@ class ClientSettings(Protocol):
     session_login: bool
     body_format: BodyFormat
 
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The settings given explicitly (``verify_tls`` among them, or not)."""
+
 
 class Clients:
     """The owner of every pool and credentials state of the process."""
@@ -608,11 +663,13 @@ class Clients:
         """
         code = model.auth.get_secret_value() if model.auth else None
         pid = os.getpid()
+        own = model.http_client is not None or model.http_async_client is not None
+        explicit = "verify_tls" in model.model_fields_set
         key = ClientKey(
             pool=PoolKey(
                 pid=pid,
                 origin=pool_origin(model.base_url),
-                verify=model.verify_tls,
+                verify=model.verify_tls if explicit or not own else None,
                 proxy=model.proxy,
                 max_connections=model.max_connections,
                 http_client=model.http_client,

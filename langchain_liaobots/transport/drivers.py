@@ -338,7 +338,7 @@ class SyncDriver(_Driver):
                 stream=True,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
-                verify=client.pool.key.verify,
+                verify=client.pool.requests_verify(),
             )
             raw = resp.raw
             # Chunked bodies chunk by chunk (the cheapest way urllib3 has); any
@@ -462,6 +462,7 @@ class AsyncDriver(_Driver):
                 allow_redirects=False,
                 timeout=self._timeout,
                 proxy=None if own else pool.proxy_for(request.url),
+                ssl=pool.aiohttp_ssl(),
             )
             return Head(
                 resp.status,

@@ -16,8 +16,9 @@ is what the transports (`langchain_liaobots.transport`) send:
 * `with_auth_headers` adds the auth code and the session cookie to a
   request just before it is sent, so nothing else ever holds them in headers;
 * `follow_redirect` decides whether a redirect may be followed: only to
-  the same origin (`urls`), so the auth code never
-  travels elsewhere.
+  the same origin, read by the one origin policy of `urls` (a ``Location``
+  that HTTP libraries could read differently is refused), so the auth code
+  never travels elsewhere.
 
 The format's constants are `langchain_liaobots.wire.protocol`; the response
 side (bytes in, text out) is `langchain_liaobots.wire.response`.
@@ -50,7 +51,12 @@ from langchain_liaobots.wire.protocol import (
     USER_PATH,
     BodyFormat,
 )
-from langchain_liaobots.wire.urls import canonical_origin, origin_of, same_origin
+from langchain_liaobots.wire.urls import (
+    AmbiguousURLError,
+    odd_character,
+    origin_of,
+    strict_origin,
+)
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -284,6 +290,32 @@ def with_auth_headers(
     return Request(url=request.url, headers=headers, body=request.body)
 
 
+def _refused(status: int, what: str) -> LiaobotsRedirectError:
+    msg = (
+        f"Liaobots answered HTTP {status}, redirecting {what}. It was not followed, "
+        "so the auth code was not sent there. If the service has moved, set "
+        "base_url to its new address."
+    )
+    return LiaobotsRedirectError(msg, status_code=status)
+
+
+def _redirect_target(request: Request, status: int, location: str) -> str:
+    """The URL a ``Location`` leads to, if it stays on the request's origin."""
+    try:
+        problem = odd_character(location)  # urljoin would drop some
+        if problem is not None:
+            raise AmbiguousURLError(problem)
+        target = urljoin(request.url, location)
+        origin = strict_origin(target)
+        same = origin == strict_origin(request.url)
+    except AmbiguousURLError as exc:
+        what = f"to a Location that {exc} (HTTP libraries could read it apart)"
+        raise _refused(status, what) from None
+    if not same:
+        raise _refused(status, f"to another origin ({origin})")
+    return target
+
+
 def follow_redirect(
     request: Request, status: int, location: str | None, hops: int
 ) -> Request:
@@ -291,8 +323,10 @@ def follow_redirect(
 
     Only ``307``/``308`` (which keep the ``POST`` and its body) to the same
     origin are followed, at most `MAX_REDIRECTS` times. A redirect to
-    another scheme, host or port is refused, so the auth code never leaves the
-    origin it was given for.
+    another scheme, host or port is refused, and so is a ``Location`` whose
+    origin HTTP libraries could read differently (a backslash, a control
+    character, credentials: `strict_origin`), so the auth code never leaves
+    the origin it was given for, whichever library opens the connection.
 
     Args:
         request: The (signed) request that was redirected.
@@ -305,7 +339,8 @@ def follow_redirect(
 
     Raises:
         LiaobotsRedirectError: If the redirect is not followed; the message
-            names the target's origin only.
+            names the target's origin or the shape refused, never the
+            ``Location`` itself.
     """
     if not location:
         msg = (
@@ -313,15 +348,7 @@ def follow_redirect(
             "base_url."
         )
         raise LiaobotsRedirectError(msg, status_code=status)
-    target = urljoin(request.url, location)
-    if not same_origin(request.url, target):
-        msg = (
-            f"Liaobots answered HTTP {status}, redirecting to another origin "
-            f"({canonical_origin(target)}). It was not followed, so the auth code was "
-            "not sent there. If that is the service's new address, set base_url "
-            "to it."
-        )
-        raise LiaobotsRedirectError(msg, status_code=status)
+    target = _redirect_target(request, status, location)
     if status not in (307, 308):
         msg = (
             f"Liaobots answered HTTP {status}, redirecting to "

@@ -331,9 +331,34 @@ def test_credentials_in_the_base_url_environment_variable_are_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LIAOBOTS_BASE_URL", "http://u:pw-5e1f07@127.0.0.1:9")
-    with pytest.raises(ValidationError, match="base_url must not carry") as caught:
+    with pytest.raises(ValidationError, match="BASE_URL must not carry") as caught:
         ChatLiaobots(auth=CODE)
     assert "pw-5e1f07" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("liaobots.com", "absolute http(s) URL"),
+        ("https://liaobots.com/?x=1", "without a query or fragment"),
+        ("http://127.0.0.1:2\\@127.0.0.1:1", "holds a backslash"),
+        ("", "absolute http(s) URL"),
+    ],
+)
+def test_a_bad_base_url_environment_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("LIAOBOTS_BASE_URL", value)
+    with pytest.raises(ValidationError) as caught:
+        ChatLiaobots(auth=CODE)
+    text = str(caught.value)
+    assert "the environment variable LIAOBOTS_BASE_URL must" in text
+    assert problem in text
+    # given explicitly, the setting is named, not the variable
+    with pytest.raises(ValidationError) as caught:
+        ChatLiaobots(base_url=value, auth=CODE)
+    assert "LIAOBOTS_BASE_URL" not in str(caught.value)
+    assert "base_url must" in str(caught.value)
 
 
 def test_the_base_url_environment_variable_is_normalized(

@@ -19,7 +19,6 @@ from langchain_liaobots.wire.request import (
     follow_redirect,
     with_auth_headers,
 )
-from langchain_liaobots.wire.urls import is_loopback, same_origin
 
 MSGS = [{"role": "user", "content": "hi"}]
 
@@ -111,28 +110,13 @@ def test_default_prompt_is_the_specified_persona() -> None:
     assert "markdown" in DEFAULT_PROMPT.lower()
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "same"),
-    [
-        ("http://h:80/a", "http://H/b", True),
-        ("https://h/a", "https://h:443/b", True),
-        ("http://h/a", "https://h/a", False),
-        ("http://h:1/a", "http://h:2/a", False),
-        ("http://h/a", "http://g/a", False),
-        ("http://127.0.0.1/a", "http://localhost/a", False),
-    ],
-)
-def test_same_origin(a: str, b: str, same: bool) -> None:
-    assert same_origin(a, b) is same
-
-
 def test_redirect_rules() -> None:
     req = Request("http://127.0.0.1:1/api/chat", {"x-auth-code": "c"}, b"{}")
     moved = follow_redirect(req, 308, "/api/v2/chat", 0)
     assert moved.url == "http://127.0.0.1:1/api/v2/chat"
     assert moved.body == req.body
     with pytest.raises(LiaobotsRedirectError, match=r"another origin \(http://e:1\)"):
-        follow_redirect(req, 307, "http://user:pw@e:1/x?code=c", 0)
+        follow_redirect(req, 307, "http://e:1/x?code=c", 0)
     with pytest.raises(LiaobotsRedirectError, match="into a GET"):
         follow_redirect(req, 303, "/api/chat", 0)
     with pytest.raises(LiaobotsRedirectError, match="without a Location"):
@@ -141,10 +125,61 @@ def test_redirect_rules() -> None:
         follow_redirect(req, 307, "/api/chat", 5)
 
 
-def test_loopback_hosts() -> None:
-    assert is_loopback("http://127.0.0.1:9")
-    assert is_loopback("http://127.8.0.1")
-    assert is_loopback("http://[::1]:9")
-    assert is_loopback("http://LOCALHOST")
-    assert not is_loopback("http://10.0.0.1")
-    assert not is_loopback("http://example.com")
+_ORIGIN = "http://127.0.0.1:1000"
+
+
+@pytest.mark.parametrize(
+    ("location", "refused"),
+    [
+        # urllib3 connects to :2000, urllib.parse reads :1000
+        ("http://127.0.0.1:2000\\@127.0.0.1:1000/api/chat", "backslash"),
+        ("http://127.0.0.1:2000\\@127.0.0.1:1000/?c=SECRET-CODE-42", "backslash"),
+        ("\\\\127.0.0.1:2000/api/chat", "backslash"),
+        ("/api\\chat", "backslash"),
+        # urljoin drops tabs and newlines: refused before it can
+        ("http://127.0.0.1:2000\t@127.0.0.1:1000/api/chat", "control character"),
+        ("http://127.0.0.1:1000\n/api/chat", "control character"),
+        ("/api/chat\r\nx-auth-code: SECRET-CODE-42", "control character"),
+        (" //127.0.0.1:2000/api/chat", "space"),
+        ("http://127.0.0.1:1000\uff0f@127.0.0.1:2000/", "non-ASCII"),
+        ("http://SECRET-CODE-42@127.0.0.1:1000/api/chat", "credentials"),
+        ("http://127.0.0.1:1000;@127.0.0.1:2000/api/chat", "credentials"),
+        ("//127.0.0.1:1000@127.0.0.1:2000/api/chat", "credentials"),
+        ("http://127.0.0.1%3a1000/api/chat", "not a plain name"),
+        ("http://127.0.0.1:1000:2000/api/chat", "not a plain name"),
+        ("http://127.0.0.1:99999/api/chat", "port 99999"),
+        ("//127.0.0.1:2000/api/chat", "another origin (http://127.0.0.1:2000)"),
+        ("https://127.0.0.1:1000/api/chat", "another origin (https://127.0.0.1:1000)"),
+        ("http://localhost:1000/api/chat", "another origin (http://localhost:1000)"),
+        ("http://127.1:1000/api/chat", "another origin (http://127.1:1000)"),
+        ("http://[::1]:1000/api/chat", "another origin (http://[::1]:1000)"),
+    ],
+)
+def test_a_location_read_apart_or_elsewhere_is_refused(
+    location: str, refused: str
+) -> None:
+    req = Request(_ORIGIN + "/api/chat", {"x-auth-code": "SECRET-CODE-42"}, b"{}")
+    with pytest.raises(LiaobotsRedirectError) as err:
+        follow_redirect(req, 307, location, 0)
+    message = str(err.value)
+    assert refused in message
+    assert "not followed" in message
+    assert "SECRET-CODE-42" not in message
+    assert location.strip() not in message
+    assert err.value.status_code == 307
+
+
+@pytest.mark.parametrize(
+    ("location", "target"),
+    [
+        ("/api/v2/chat", _ORIGIN + "/api/v2/chat"),
+        ("v2", _ORIGIN + "/api/v2"),
+        ("//127.0.0.1:1000/x", _ORIGIN + "/x"),
+        ("HTTP://127.0.0.1:01000/x", "http://127.0.0.1:01000/x"),
+        ("/x?a=@127.0.0.1:2000", _ORIGIN + "/x?a=@127.0.0.1:2000"),
+        ("/x#@127.0.0.1:2000", _ORIGIN + "/x#@127.0.0.1:2000"),
+    ],
+)
+def test_a_location_on_the_same_origin_is_followed(location: str, target: str) -> None:
+    req = Request(_ORIGIN + "/api/chat", {"x-auth-code": "c"}, b"{}")
+    assert follow_redirect(req, 308, location, 0).url == target
