@@ -240,9 +240,11 @@ class ChatLiaobots(BaseChatModel):
         ```
 
         ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"`` /
-        ``"required"`` / ``True``, or a tool name to force that tool. A forced
+        ``"required"`` / ``True``, or a tool name to force that tool (OpenAI's
+        and Anthropic's dict shapes too). A forced
         choice is kept: a reply without the call gets ``parse_retries`` repair
-        turns, then raises ``LiaobotsReplyError``.
+        turns, then raises ``LiaobotsReplyError``. ``parallel_tool_calls=False``
+        asks for one call per reply and keeps only the first.
 
     Structured output:
         ```python

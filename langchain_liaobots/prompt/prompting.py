@@ -3,9 +3,10 @@
 ``ChatLiaobots._stream`` and ``_astream`` both start with `plan_call`,
 which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
-``response_format``, ``check_reply``, ``parse_retries``) off the call and
-returns a `Call`. Iterating `Call.turns` gives one `Turn`
-per request:
+``parallel_tool_calls``, ``response_format``, ``check_reply``,
+``parse_retries``; OpenAI's legacy ``functions`` and ``function_call`` map
+onto tools) off the call and returns a `Call`. Iterating `Call.turns` gives
+one `Turn` per request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
   instructions (the tools and reply format of `langchain_liaobots.prompt.tools`,
@@ -26,7 +27,11 @@ JSON object for a bound ``response_format``. A turn holds back what the rule
 must judge (every tool call; all of the reply under a forced choice or a JSON
 answer) until `Turn.finish`; plain text under ``tool_choice="auto"``
 streams at once. A reply that breaks the rule gets up to ``parse_retries``
-repair turns, then `LiaobotsReplyError`.
+repair turns, then `LiaobotsReplyError`. A reply cut at ``max_tokens`` is
+not judged: what was kept goes out (``finish_reason`` ``"length"``), and if
+nothing was, under a forced choice or a JSON answer, the call raises
+`LiaobotsReplyError` naming ``max_tokens``. With ``parallel_tool_calls=False``
+only a reply's first call is kept.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -217,6 +222,12 @@ class Turn:
         return "tool_calls" if self.parser.calls_made else "stop"
 
     @property
+    def call_errors(self) -> dict[str, str]:
+        """Why each unreadable call that went out could not be read, by id."""
+        errors = self.parser.errors
+        return {k: v for k, v in errors.items() if k not in self._dropped}
+
+    @property
     def output_tokens(self) -> int:
         """The estimated tokens of the reply read."""
         return count_reply_tokens(self.budget.text)
@@ -383,8 +394,7 @@ class Call:
     @property
     def tool_call_errors(self) -> dict[str, str]:
         """Why each unreadable call of the returned reply could not be read."""
-        last = self.last
-        return {k: v for k, v in last.parser.errors.items() if k not in last._dropped}
+        return self.last.call_errors
 
 
 def _rule_text(rule: Rule) -> str:

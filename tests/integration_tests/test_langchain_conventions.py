@@ -234,6 +234,23 @@ async def test_one_call_at_a_time_is_asked_for_and_kept(
 
 
 @pytest.mark.parametrize("path", PATHS)
+async def test_a_dropped_later_call_leaves_no_error_behind(
+    fresh_emulator: LiaobotsEmulator, path: str
+) -> None:
+    valid_then_bad = (
+        '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}, '
+        '{"name": "get_time", "arguments": 3}]}'
+    )
+    fresh_emulator.script(Answer(text=valid_then_bad))
+    llm = model(fresh_emulator)
+    bound = llm.bind_tools([get_weather, get_time], parallel_tool_calls=False)
+    msg = await call(bound, QUESTION, path)
+    assert [c["name"] for c in msg.tool_calls] == ["get_weather"]
+    assert msg.invalid_tool_calls == []
+    assert "tool_call_errors" not in msg.response_metadata
+
+
+@pytest.mark.parametrize("path", PATHS)
 async def test_several_calls_stay_allowed_by_default(
     fresh_emulator: LiaobotsEmulator, path: str
 ) -> None:
