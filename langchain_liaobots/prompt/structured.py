@@ -428,6 +428,8 @@ class _Partials:
 
     def message(self) -> AIMessage:
         """The attempt's whole reply."""
+        if not self.chunks:
+            return AIMessage("")
         merged = add_ai_message_chunks(self.chunks[0], *self.chunks[1:])
         return cast("AIMessage", message_chunk_to_message(merged))
 
@@ -482,14 +484,15 @@ class _Repair:
             return
         attempts = self._attempts(value)
         messages: list[BaseMessage] | None = attempts.messages
-        partials = self._partials()
+        last: Any = None  # the last partial value given out
         while messages is not None:
             partials = self._partials()
             for chunk in self.llm.stream(messages, config):
                 yield from partials.take(chunk)
+            last = partials.last
             messages = attempts.take(partials.message())
         result = attempts.result()
-        if result != partials.last:
+        if result != last:
             yield result
 
     async def astream(
@@ -505,15 +508,16 @@ class _Repair:
             return
         attempts = self._attempts(value)
         messages: list[BaseMessage] | None = attempts.messages
-        partials = self._partials()
+        last: Any = None  # the last partial value given out
         while messages is not None:
             partials = self._partials()
             async for chunk in self.llm.astream(messages, config):
                 for partial in partials.take(chunk):
                     yield partial
+            last = partials.last
             messages = attempts.take(partials.message())
         result = attempts.result()
-        if result != partials.last:
+        if result != last:
             yield result
 
     def invoke(self, value: LanguageModelInput, config: RunnableConfig) -> Any:
