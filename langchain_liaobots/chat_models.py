@@ -79,7 +79,11 @@ from langchain_liaobots.errors import (
 from langchain_liaobots.prompt.messages import to_wire
 from langchain_liaobots.prompt.prompting import PLAN_KWARGS, Call, Turn, plan_call
 from langchain_liaobots.prompt.structured import Method, structured_output
-from langchain_liaobots.prompt.tools import function_of, normalize_tool_choice
+from langchain_liaobots.prompt.tools import (
+    function_of,
+    normalize_tool_choice,
+    one_call_only,
+)
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
 from langchain_liaobots.tokens import TOKENIZER, count_input_tokens
 from langchain_liaobots.transport.clients import (
@@ -249,9 +253,11 @@ class ChatLiaobots(BaseChatModel):
         ```
 
         ``tool_choice``: ``"auto"`` (default), ``"none"``, ``"any"`` /
-        ``"required"`` / ``True``, or a tool name to force that tool. A forced
+        ``"required"`` / ``True``, or a tool name to force that tool (OpenAI's
+        and Anthropic's dict shapes too). A forced
         choice is kept: a reply without the call gets ``parse_retries`` repair
-        turns, then raises ``LiaobotsReplyError``.
+        turns, then raises ``LiaobotsReplyError``. ``parallel_tool_calls=False``
+        asks for one call per reply and keeps only the first.
 
     Structured output:
         ```python
@@ -836,6 +842,7 @@ class ChatLiaobots(BaseChatModel):
         *,
         tool_choice: str | dict[str, Any] | bool | None = None,
         strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools; they are described to the model in the system prompt.
@@ -846,21 +853,29 @@ class ChatLiaobots(BaseChatModel):
             tool_choice: ``"auto"``/``None`` (the model decides), ``"none"``
                 (no call), ``"any"``/``"required"``/``True`` (must call a tool),
                 or a tool name / ``{"type": "function", "function": {"name":
-                ...}}`` (must call that tool).
+                ...}}`` (must call that tool); Anthropic's ``{"type": "auto" |
+                "any" | "none"}`` and ``{"type": "tool", "name": ...}`` too
+                (with ``"disable_parallel_tool_use": True``, one call).
             strict: Passed to ``convert_to_openai_tool``.
+            parallel_tool_calls: ``False``: the model is asked for one call
+                per reply, and of a reply with several only the first is
+                kept. ``None``/``True``: several calls are allowed.
             **kwargs: More kwargs to bind, e.g. ``response_format``.
 
         Returns:
             A runnable whose messages carry ``tool_calls``.
 
         Raises:
-            ValueError: If a tool is not a function tool, or ``tool_choice`` is
-                unsupported or names no bound tool.
+            ValueError: If a tool is not a function tool, ``tool_choice`` is
+                unsupported or names no bound tool, or ``parallel_tool_calls``
+                is not a bool.
         """
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         choice = normalize_tool_choice(
             tool_choice, [function_of(t)["name"] for t in formatted]
         )
+        if one_call_only(tool_choice, parallel_tool_calls):
+            kwargs["parallel_tool_calls"] = False
         return super().bind(tools=formatted, tool_choice=choice, **kwargs)
 
     def with_structured_output(
@@ -882,9 +897,9 @@ class ChatLiaobots(BaseChatModel):
                 but the schema is not sent: describe the keys in your prompt) or
                 ``"function_calling"`` (the schema becomes a forced tool).
             include_raw: Return ``{"raw": AIMessage, "parsed": ...,
-                "parsing_error": ..., "attempts": [...]}`` instead of raising on
-                a parsing error: ``raw``/``parsing_error`` of the last attempt,
-                ``attempts`` every attempt's ``{"raw", "parsing_error"}``.
+                "parsing_error": ...}`` (the last attempt's) instead of raising
+                on a parsing error; after a repair,
+                ``raw.response_metadata["attempts"]`` counts the attempts.
             strict: Ask for exactly the schema; not with ``"json_mode"``.
             **kwargs: Not supported; any is an error.
 

@@ -10,12 +10,16 @@ LangChain message list into that pair:
   service's server forwards it: the prompt alone;
 * ``HumanMessage`` → ``user``, ``AIMessage`` → ``assistant``, ``ChatMessage``
   by its role;
-* text content blocks are joined; a block the protocol cannot carry (an image,
-  a file, audio) is a ``ValueError`` naming it;
+* text content blocks (``text``, v1's ``text-plain``) are joined; an
+  assistant's reasoning blocks are dropped
+  (`langchain_liaobots.prompt.tools.text_blocks_only`); a block the protocol
+  cannot carry (an image, a file, audio) is a ``ValueError`` naming it;
 * an ``AIMessage``'s tool calls follow its text in the reply format the model
   was asked to use (``{"tool_calls": [...]}``), and a ``ToolMessage`` becomes a
   ``user`` turn holding a ``<tool_result name=… id=… status=…>`` block — both
-  rendered by `langchain_liaobots.prompt.tools`.
+  rendered by `langchain_liaobots.prompt.tools`; legacy OpenAI function
+  calling maps onto the same: an ``additional_kwargs["function_call"]`` is a
+  call, a ``FunctionMessage`` a tool result (with no call id).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     ChatMessage,
+    FunctionMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
@@ -47,6 +52,10 @@ _CHAT_ROLES = {
 }
 
 
+_TEXT_BLOCKS = frozenset({"text", "text-plain"})
+"""Block types whose ``text`` is sent: ``text`` and v1's ``text-plain``."""
+
+
 def content_text(content: str | list[Any], where: str) -> str:
     """Join the text of a message's content, rejecting what Liaobots cannot carry.
 
@@ -55,7 +64,8 @@ def content_text(content: str | list[Any], where: str) -> str:
         where: Names the message in error messages, e.g. ``"messages[2]"``.
 
     Returns:
-        The text blocks joined in order.
+        The text blocks (strings, ``{"type": "text"}`` and v1's
+        ``{"type": "text-plain"}``) joined in order.
 
     Raises:
         ValueError: If a block is not text (an image, a file, audio, ...).
@@ -66,7 +76,7 @@ def content_text(content: str | list[Any], where: str) -> str:
     for i, block in enumerate(content):
         if isinstance(block, str):
             parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
+        elif isinstance(block, dict) and block.get("type") in _TEXT_BLOCKS:
             parts.append(str(block.get("text", "")))
         else:
             kind = (
@@ -76,8 +86,8 @@ def content_text(content: str | list[Any], where: str) -> str:
             )
             msg = (
                 f"{where}.content[{i}] is a {kind!r} block; Liaobots carries text "
-                "only (strings and {'type': 'text'} blocks). Remove the block or "
-                "describe it in text."
+                "only (strings, {'type': 'text'} and {'type': 'text-plain'} "
+                "blocks). Remove the block or describe it in text."
             )
             raise ValueError(msg)
     return "".join(parts)
@@ -120,6 +130,12 @@ def to_wire(
             )
         elif isinstance(message, SystemMessage):
             system.append(content_text(message.content, where))
+        elif isinstance(message, FunctionMessage):  # legacy OpenAI function calling
+            text = content_text(message.content, where)
+            result = ToolMessage(text, name=message.name, tool_call_id="")
+            wire.append(
+                {"role": "user", "content": tools.render_tool_result(result, text)}
+            )
         elif isinstance(message, ChatMessage):
             role = message.role.lower()
             if role == "system":
@@ -140,7 +156,7 @@ def to_wire(
         else:
             msg = (
                 f"{where} is a {type(message).__name__}; Liaobots accepts System, "
-                "Human, AI, Tool and Chat messages."
+                "Human, AI, Tool, Function and Chat messages."
             )
             raise TypeError(msg)
     prompt = "\n\n".join(system) if system else default_prompt

@@ -3,9 +3,10 @@
 ``ChatLiaobots._stream`` and ``_astream`` both start with `plan_call`,
 which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
-``response_format``, ``check_reply``, ``parse_retries``) off the call and
-returns a `Call`. Iterating `Call.turns` gives one `Turn`
-per request:
+``parallel_tool_calls``, ``response_format``, ``check_reply``,
+``parse_retries``; OpenAI's legacy ``functions`` and ``function_call`` map
+onto tools) off the call and returns a `Call`. Iterating `Call.turns` gives
+one `Turn` per request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
   instructions (the tools and reply format of `langchain_liaobots.prompt.tools`,
@@ -26,7 +27,11 @@ JSON object for a bound ``response_format``. A turn holds back what the rule
 must judge (every tool call; all of the reply under a forced choice or a JSON
 answer) until `Turn.finish`; plain text under ``tool_choice="auto"``
 streams at once. A reply that breaks the rule gets up to ``parse_retries``
-repair turns, then `LiaobotsReplyError`.
+repair turns, then `LiaobotsReplyError`. A reply cut at ``max_tokens`` is
+not judged: what was kept goes out (``finish_reason`` ``"length"``), and if
+nothing was, under a forced choice or a JSON answer, the call raises
+`LiaobotsReplyError` naming ``max_tokens``. With ``parallel_tool_calls=False``
+only a reply's first call is kept.
 
 The sync and async paths differ only in how they iterate over the transport.
 """
@@ -48,6 +53,7 @@ from langchain_core.messages import (
     HumanMessage,
     SystemMessage,
 )
+from langchain_core.messages.tool import ToolCallChunk
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -62,9 +68,12 @@ __all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call"]
 PLAN_KWARGS = (
     "tools",
     "tool_choice",
+    "parallel_tool_calls",
     "response_format",
     "check_reply",
     "parse_retries",
+    "functions",
+    "function_call",
 )
 """The per-call kwargs this layer consumes; the rest go to the request."""
 
@@ -159,10 +168,15 @@ class Turn:
         new_parser: Makes the turn's reader of the answer's text deltas.
         budget: Counts the answer's tokens and cuts it at ``max_tokens``.
         rule: What the reply must hold; ``None`` takes any reply.
+        one_call: Keep only the reply's first call (``parallel_tool_calls=False``).
+        legacy: Mirror a call as ``additional_kwargs["function_call"]`` (the
+            call came with OpenAI's legacy ``functions``).
         input_tokens: The request's input tokens, set by the sender.
         dropped: How many of the oldest messages the sender dropped to fit
             the service's budget (``context_overflow="drop_oldest"``).
         broken: After `finish`, what the reply did wrong, or ``None``.
+        cut_empty: After `finish`, whether ``max_tokens`` cut the reply before
+            it kept anything the rule asks for (the call then raises).
         parser: Reads the answer's text deltas.
     """
 
@@ -172,12 +186,16 @@ class Turn:
     new_parser: Callable[[], ReplyParser]
     budget: ReplyBudget
     rule: Rule | None
+    one_call: bool = False
+    legacy: bool = False
     input_tokens: int = 0
     dropped: int = 0
     broken: str | None = None
+    cut_empty: bool = False
     parser: ReplyParser = field(init=False)
     _held: list[Piece] = field(default_factory=list)
     _streamed: bool = False
+    _dropped: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         """Make the turn's parser."""
@@ -193,7 +211,7 @@ class Turn:
             The chunks that may go out now: text (unless the rule must judge
             it first), only the part within ``max_tokens``.
         """
-        return _chunks(self._pass(self.parser.feed(self.budget.take(text))))
+        return self._chunks(self._pass(self.parser.feed(self.budget.take(text))))
 
     @property
     def exhausted(self) -> bool:
@@ -213,6 +231,12 @@ class Turn:
         return "tool_calls" if self.parser.calls_made else "stop"
 
     @property
+    def call_errors(self) -> dict[str, str]:
+        """Why each unreadable call that went out could not be read, by id."""
+        errors = self.parser.errors
+        return {k: v for k, v in errors.items() if k not in self._dropped}
+
+    @property
     def output_tokens(self) -> int:
         """The tokens of the reply read, as the service counts its content."""
         return self.budget.tokens
@@ -222,15 +246,20 @@ class Turn:
 
         Returns:
             The chunks still to go out: everything held back when the reply
-            keeps the rule (or was `cut`); nothing when it breaks it
+            keeps the rule (or was `cut`: its text, or its cut-off call as an
+            invalid one); nothing when it breaks it
             (`broken` says how).
         """
         out = self._pass(self.parser.finish())
         if self.rule is not None and not self.cut:
             self.broken = self._judged(self.rule)
+        elif self.rule is not None and self.rule.holds_text:
+            self.cut_empty = not any(
+                not isinstance(p, str) or p.strip() for p in [*out, *self._held]
+            )
         if self.broken is None:
             out.extend(self._held)
-        return _chunks(out)
+        return self._chunks(out)
 
     def repaired(self) -> Turn:
         """The next turn: this one's messages, the reply, and the repair request."""
@@ -248,10 +277,14 @@ class Turn:
             new_parser=self.new_parser,
             budget=ReplyBudget(self.budget.max_tokens),
             rule=self.rule,
+            one_call=self.one_call,
+            legacy=self.legacy,
         )
 
     def _pass(self, pieces: list[Piece]) -> list[Piece]:
         """Let through what may go out now; hold back what the rule judges."""
+        if self.one_call:
+            pieces = [p for p in pieces if isinstance(p, str) or self._first_call(p)]
         if self.rule is None:
             return pieces
         out: list[Piece] = []
@@ -262,6 +295,29 @@ class Turn:
             else:
                 self._held.append(piece)
         return out
+
+    def _first_call(self, call: ToolCallChunk) -> bool:
+        """Whether ``call`` is the reply's first; a later one is dropped."""
+        if call["index"] == 0:  # the parser numbers a reply's calls from 0
+            return True
+        self._dropped.add(call["id"] or "")
+        return False
+
+    def _chunks(self, pieces: Iterable[Piece]) -> Iterator[ChatGenerationChunk]:
+        """Text and calls as chunks; a legacy call mirrored as ``function_call``."""
+        for piece in pieces:
+            if isinstance(piece, str):
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                continue
+            extra: dict[str, Any] = {}
+            if self.legacy and (piece["id"] or "") not in self.parser.errors:
+                extra = {
+                    "function_call": {"name": piece["name"], "arguments": piece["args"]}
+                }
+            message = AIMessageChunk(
+                content="", tool_call_chunks=[piece], additional_kwargs=extra
+            )
+            yield ChatGenerationChunk(message=message)
 
     def _calls(self) -> list[_Seen]:
         errors = self.parser.errors
@@ -320,6 +376,8 @@ class Call:
         while True:
             self.taken.append(turn)
             yield turn
+            if turn.cut_empty:
+                raise _cut_error(turn, len(self.taken))
             if turn.broken is None:
                 return
             assert turn.rule is not None
@@ -345,18 +403,33 @@ class Call:
     @property
     def tool_call_errors(self) -> dict[str, str]:
         """Why each unreadable call of the returned reply could not be read."""
-        return dict(self.last.parser.errors)
+        return self.last.call_errors
+
+
+def _rule_text(rule: Rule) -> str:
+    if rule.choice is not None and rule.choice != "auto":
+        return f"tool_choice={rule.choice!r} requires a tool call"
+    if rule.json_answer:
+        return "response_format asks for a whole JSON object"
+    return "a reply may not hold only tool calls that cannot be read"
+
+
+def _cut_error(turn: Turn, attempts: int) -> LiaobotsReplyError:
+    """The error for a reply that ``max_tokens`` cut before it kept anything."""
+    assert turn.rule is not None
+    msg = (
+        f"max_tokens={turn.budget.max_tokens} cut the reply before it held "
+        f"anything ({excerpt(turn.budget.text)} was kept), but "
+        f"{_rule_text(turn.rule)}. Raise max_tokens (the reply format alone "
+        "needs a few dozen tokens), or leave it unset."
+    )
+    return LiaobotsReplyError(msg, llm_output=turn.budget.text, attempts=attempts)
 
 
 def _reply_error(turn: Turn, attempts: int) -> LiaobotsReplyError:
     rule = turn.rule
     assert rule is not None
-    if rule.choice is not None and rule.choice != "auto":
-        what = f"tool_choice={rule.choice!r} requires a tool call"
-    elif rule.json_answer:
-        what = "response_format asks for a whole JSON object"
-    else:
-        what = "a reply may not hold only tool calls that cannot be read"
+    what = _rule_text(rule)
     msg = (
         f"{what}, and after {attempts} replies (parse_retries={rule.retries}) the "
         f"last still broke it: {turn.broken} The reply was "
@@ -364,15 +437,6 @@ def _reply_error(turn: Turn, attempts: int) -> LiaobotsReplyError:
         "follows the tool and JSON instructions better."
     )
     return LiaobotsReplyError(msg, llm_output=turn.budget.text, attempts=attempts)
-
-
-def _chunks(pieces: Iterable[Piece]) -> Iterator[ChatGenerationChunk]:
-    for piece in pieces:
-        if isinstance(piece, str):
-            message = AIMessageChunk(content=piece)
-        else:
-            message = AIMessageChunk(content="", tool_call_chunks=[piece])
-        yield ChatGenerationChunk(message=message)
 
 
 def _has_system(messages: Sequence[BaseMessage]) -> bool:
@@ -399,10 +463,14 @@ def plan_call(
             message.
         kwargs: The call's kwargs; ``tools`` (any format
             ``convert_to_openai_tool`` accepts), ``tool_choice``,
-            ``response_format``, ``parse_retries`` (overrides the argument) and
-            ``check_reply`` (``False``: take any reply, as
-            ``with_structured_output`` does, which checks and repairs the
-            reply itself) are consumed here.
+            ``parallel_tool_calls`` (``False``: one call per reply; later
+            calls are dropped), ``response_format``, ``parse_retries``
+            (overrides the argument), ``check_reply`` (``False``: take any
+            reply, as ``with_structured_output`` does, which checks and
+            repairs the reply itself) and OpenAI's legacy ``functions`` and
+            ``function_call`` (tools and ``tool_choice``; one call per reply,
+            mirrored as ``additional_kwargs["function_call"]``) are consumed
+            here.
         max_tokens: Cut the answer after this many tokens (``None``: no cut).
         parse_retries: Repair turns for a reply that breaks the call's rule.
 
@@ -410,21 +478,25 @@ def plan_call(
         The call.
 
     Raises:
-        ValueError: If a tool is not a function tool, ``tool_choice`` or
-            ``response_format`` is not supported, or ``max_tokens`` is not a
-            positive integer.
+        ValueError: If a tool is not a function tool, ``tool_choice``,
+            ``function_call``, ``parallel_tool_calls`` or ``response_format``
+            is not supported, or ``max_tokens`` is not a positive integer.
     """
     rest = {k: v for k, v in kwargs.items() if k not in PLAN_KWARGS}
-    functions = [
-        tools.function_of(convert_to_openai_tool(t)) for t in kwargs.get("tools") or ()
-    ]
+    given, given_choice, legacy = _tool_kwargs(kwargs)
+    functions = [tools.function_of(convert_to_openai_tool(t)) for t in given]
     names = tuple(f["name"] for f in functions)
-    choice = tools.normalize_tool_choice(kwargs.get("tool_choice"), names)
+    choice = tools.normalize_tool_choice(given_choice, names)
+    one_call = legacy or tools.one_call_only(
+        given_choice, kwargs.get("parallel_tool_calls")
+    )
     answer = structured.read_response_format(kwargs.get("response_format"))
     calls = bool(functions) and choice != "none"
     sections = []
     if calls:
-        sections.append(tools.render_tool_instructions(functions, choice))
+        sections.append(
+            tools.render_tool_instructions(functions, choice, one_call=one_call)
+        )
     if answer is not None:
         sections.append(structured.render_answer_instructions(answer))
     planned = list(messages)
@@ -445,9 +517,43 @@ def plan_call(
             kwargs=rest,
             stops=tools.RESULT_OPENINGS if calls else (),
             new_parser=partial(
-                ReplyParser, tool_calls=calls, json_only=answer is not None
+                ReplyParser,
+                tool_calls=calls,
+                json_only=answer is not None,
+                tool_names=names,
+                answer_keys=structured.answer_keys(answer),
             ),
             budget=ReplyBudget(max_tokens),
             rule=rule,
+            one_call=one_call,
+            legacy=legacy,
         )
     )
+
+
+def _tool_kwargs(kwargs: Mapping[str, Any]) -> tuple[list[Any], Any, bool]:
+    """The tools, the ``tool_choice`` and whether legacy function calling is used.
+
+    OpenAI's legacy ``functions`` (``create_openai_functions_agent`` binds
+    them) are tools too, and its ``function_call`` (``"auto"``, ``"none"``,
+    ``{"name": ...}``) is the ``tool_choice`` when none is given.
+
+    Raises:
+        ValueError: If ``function_call`` has another shape.
+    """
+    legacy = list(kwargs.get("functions") or ())
+    given = [*(kwargs.get("tools") or ()), *legacy]
+    choice = kwargs.get("tool_choice")
+    function_call = kwargs.get("function_call")
+    if choice is None and function_call is not None:
+        if isinstance(function_call, Mapping) and "name" in function_call:
+            choice = function_call["name"]
+        elif function_call in ("auto", "none"):
+            choice = function_call
+        else:
+            msg = (
+                f"Unsupported function_call {function_call!r}: use 'auto', "
+                "'none' or {'name': ...} (or tool_choice with bind_tools)."
+            )
+            raise ValueError(msg)
+    return given, choice, bool(legacy)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
@@ -143,6 +143,15 @@ def _is_call(value: Any) -> bool:
     if "description" in inner and not ("arguments" in inner or "args" in inner):
         return False  # a tool's definition, its "parameters" a JSON schema
     return inner is not value or any(k in value for k in _ARG_KEYS)
+
+
+_FIRST_KEY = re.compile(r"""\A[^{\[]*\{\s*["']?([\w$-]*)""")
+
+
+def _first_key(text: str) -> list[str] | None:
+    """The first key of the object ``text`` opens (``None`` if it opens a list)."""
+    found = _FIRST_KEY.match(text)
+    return None if found is None else [found.group(1)]
 
 
 def _entries(data: Any) -> list[Any] | str | None:
@@ -420,6 +429,8 @@ class ReplyParser:
         *,
         tool_calls: bool,
         json_only: bool,
+        tool_names: Collection[str] | None = None,
+        answer_keys: Collection[str] | None = None,
         new_id: Callable[[], str] = new_call_id,
     ) -> None:
         """Configure what to look for.
@@ -427,10 +438,19 @@ class ReplyParser:
         Args:
             tool_calls: Whether tools were offered (look for calls).
             json_only: Whether the answer must be bare JSON.
+            tool_names: The offered tools' names (``None``: any name). With
+                ``json_only``, an object that names another tool and has the
+                answer's keys is the JSON answer, not a call (an answer schema
+                may have ``name`` and ``arguments``).
+            answer_keys: The answer schema's top-level properties; ``None``
+                when it has none (then an object outside the ``tool_calls``
+                envelope that names another tool is the answer).
             new_id: Makes tool-call ids.
         """
         self._calls = tool_calls
         self._json_only = json_only
+        self._names = None if tool_names is None else frozenset(tool_names)
+        self._answer_keys = None if answer_keys is None else frozenset(answer_keys)
         self._new_id = new_id
         self._openers = _OPENERS[tool_calls]
         self._state: _State = "start" if tool_calls or json_only else "plain"
@@ -669,9 +689,33 @@ class ReplyParser:
         elif _CALL_HINT.search(self._buf):
             found = _NAME_IN_TEXT.search(self._buf)
             name = found.group(2) if found else None
-            out.extend(self._invalid(name, self._buf, _CUT_OFF))
+            if self._answer_not_call(_first_key(self._buf), [name]):
+                self._emit(out, self._prefix + self._buf)
+            else:
+                out.extend(self._invalid(name, self._buf, _CUT_OFF))
         else:
             self._emit(out, self._prefix + self._buf)
+
+    def _answer_not_call(self, keys: Collection[str] | None, names: list[Any]) -> bool:
+        """Whether a call-shaped object is the JSON answer, not a call.
+
+        It is when a JSON answer is asked for, it names a tool that was not
+        offered, and its keys are the answer schema's (without a schema: it
+        is not the ``{"tool_calls": [...]}`` envelope). A call of an unknown
+        tool in the reply format stays a call.
+
+        Args:
+            keys: The object's top-level keys (``None`` for a list).
+            names: The names of the calls it would be.
+        """
+        known = self._names
+        if not self._json_only or known is None or keys is None:
+            return False
+        if all(n in known for n in names):
+            return False
+        if self._answer_keys is not None:
+            return set(keys) <= self._answer_keys
+        return not set(keys) & set(_LIST_KEYS)
 
     def _parse_calls(self, raw: str) -> list[Piece] | None:
         """Turn a complete call-like object into chunks; ``None`` if not a call."""
@@ -681,11 +725,17 @@ class ReplyParser:
             if not _CALL_HINT.search(raw):
                 return None
             found = _NAME_IN_TEXT.search(raw)
-            return self._invalid(found.group(2) if found else None, raw, str(error))
+            name = found.group(2) if found else None
+            if self._answer_not_call(_first_key(raw), [name]):
+                return None
+            return self._invalid(name, raw, str(error))
         entries = _entries(data)
         if isinstance(entries, str):
             return self._invalid(None, raw, entries)
-        if entries is None:
+        if entries is None or self._answer_not_call(
+            list(data) if isinstance(data, dict) else None,
+            [_unwrap(e).get("name") if isinstance(e, dict) else None for e in entries],
+        ):
             return None
         out: list[Piece] = []
         for entry in entries:

@@ -18,9 +18,12 @@ the JSON object. This module holds that layer's sans-I/O parts:
 * the repair: when a reply does not parse, does not validate against a Pydantic
   schema, or (``function_calling``) calls no tool, up to ``parse_retries`` more
   turns show the model its own reply and the error (`REPAIR_REQUEST`) and
-  ask again. With ``include_raw=True`` the result is ``{"raw", "parsed",
-  "parsing_error", "attempts"}``: ``raw`` and ``parsing_error`` are the last
-  attempt's, ``attempts`` lists every attempt as ``{"raw", "parsing_error"}``.
+  ask again. With ``include_raw=True`` the result is LangChain's ``{"raw",
+  "parsed", "parsing_error"}``, the last attempt's; after more than one,
+  ``raw.response_metadata["attempts"]`` says how many;
+* streaming: ``stream`` and ``astream`` yield growing partial values as each
+  attempt's reply arrives (LangChain's JSON parsers' partials), then the
+  checked result; the repair works as in ``invoke``.
   Only structured output is repaired: a plain ``bind_tools`` call whose
   arguments are wrong stays an ``invalid_tool_calls`` entry or a call for the
   caller (an agent's tool node) to answer with an error, as with other models.
@@ -32,18 +35,26 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import pyjson5
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    message_chunk_to_message,
+)
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
 from langchain_core.outputs import Generation
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import (
     convert_to_json_schema,
     convert_to_openai_tool,
@@ -54,8 +65,12 @@ from pydantic import ValidationError
 from langchain_liaobots.prompt.reply import json_section, read_json_section
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel, LanguageModelInput
-    from langchain_core.runnables import Runnable, RunnableConfig
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForChainRun,
+        CallbackManagerForChainRun,
+    )
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import RunnableConfig
     from pydantic import BaseModel
 
 __all__ = [
@@ -65,6 +80,7 @@ __all__ = [
     "REPAIR_REQUEST",
     "AnswerFormat",
     "Method",
+    "answer_keys",
     "error_text",
     "parse_whole_json",
     "read_answer_instructions",
@@ -153,6 +169,21 @@ def read_response_format(value: Any) -> AnswerFormat | None:
         "or {'type': 'text'}."
     )
     raise ValueError(msg)
+
+
+def answer_keys(answer: AnswerFormat | None) -> list[str] | None:
+    """The top-level properties of a JSON answer's schema, if it names them.
+
+    Args:
+        answer: The requested format, or ``None``.
+
+    Returns:
+        The property names, or ``None`` (no schema, or one without
+        ``properties``).
+    """
+    schema = None if answer is None else answer.schema
+    properties = None if schema is None else schema.get("properties")
+    return list(properties) if isinstance(properties, Mapping) else None
 
 
 def render_answer_instructions(answer: AnswerFormat) -> str:
@@ -341,12 +372,66 @@ class _Attempts:
         return self.messages
 
     def result(self) -> Any:
+        """The parsed value, or LangChain's ``{"raw", "parsed", "parsing_error"}``.
+
+        With more than one attempt, the raw message's ``response_metadata``
+        says how many (``attempts``), as a repaired model call's does.
+
+        Raises:
+            OutputParserException: The last attempt's error (without
+                ``include_raw``).
+        """
         last = self.log[-1]
         if self.repair.include_raw:
-            return {**last, "parsed": self.parsed, "attempts": self.log}
+            raw: AIMessage = last["raw"]
+            if len(self.log) > 1:
+                metadata = {**raw.response_metadata, "attempts": len(self.log)}
+                raw = raw.model_copy(update={"response_metadata": metadata})
+            return {
+                "raw": raw,
+                "parsed": self.parsed,
+                "parsing_error": last["parsing_error"],
+            }
         if last["parsing_error"] is not None:
             raise last["parsing_error"]
         return self.parsed
+
+
+@dataclass
+class _Partials:
+    """One streamed attempt: its chunks in, growing partial values out.
+
+    Attributes:
+        parser: Parses the text so far leniently; ``None`` yields no partials
+            (a forced tool's call arrives whole).
+        chunks: The attempt's message chunks so far.
+        last: The last partial value given out.
+    """
+
+    parser: JsonOutputParser | None
+    chunks: list[AIMessageChunk] = field(default_factory=list)
+    last: Any = None
+    _texts: list[str] = field(default_factory=list)
+
+    def take(self, chunk: AIMessageChunk) -> list[Any]:
+        """Take the next chunk; return the new partial value, if it changed."""
+        self.chunks.append(chunk)
+        if self.parser is None or not chunk.text:
+            return []
+        self._texts.append(chunk.text)
+        text = "".join(self._texts)
+        value = self.parser.parse_result([Generation(text=text)], partial=True)
+        if value is None or value == self.last:
+            return []
+        self.last = value
+        return [value]
+
+    def message(self) -> AIMessage:
+        """The attempt's whole reply."""
+        if not self.chunks:
+            return AIMessage("")
+        merged = add_ai_message_chunks(self.chunks[0], *self.chunks[1:])
+        return cast("AIMessage", message_chunk_to_message(merged))
 
 
 @dataclass(frozen=True)
@@ -378,6 +463,62 @@ class _Repair:
 
     def _attempts(self, value: LanguageModelInput) -> _Attempts:
         return _Attempts(self, self.model._convert_input(value).to_messages())
+
+    def _partials(self) -> _Partials:
+        parser = self.parser if isinstance(self.parser, JsonOutputParser) else None
+        return _Partials(parser)
+
+    def stream(
+        self, value: LanguageModelInput, config: RunnableConfig
+    ) -> Iterator[Any]:
+        """Run the turns synchronously, yielding growing partial values.
+
+        Each attempt's partial values stream as its reply arrives; the last
+        value is the checked result. With ``include_raw``, only the result.
+
+        Raises:
+            OutputParserException: When the last attempt still fails.
+        """
+        if self.include_raw:
+            yield self.invoke(value, config)
+            return
+        attempts = self._attempts(value)
+        messages: list[BaseMessage] | None = attempts.messages
+        last: Any = None  # the last partial value given out
+        while messages is not None:
+            partials = self._partials()
+            for chunk in self.llm.stream(messages, config):
+                yield from partials.take(chunk)
+            last = partials.last
+            messages = attempts.take(partials.message())
+        result = attempts.result()
+        if result != last:
+            yield result
+
+    async def astream(
+        self, value: LanguageModelInput, config: RunnableConfig
+    ) -> AsyncIterator[Any]:
+        """Run the turns in the event loop, yielding growing partial values.
+
+        Raises:
+            OutputParserException: When the last attempt still fails.
+        """
+        if self.include_raw:
+            yield await self.ainvoke(value, config)
+            return
+        attempts = self._attempts(value)
+        messages: list[BaseMessage] | None = attempts.messages
+        last: Any = None  # the last partial value given out
+        while messages is not None:
+            partials = self._partials()
+            async for chunk in self.llm.astream(messages, config):
+                for partial in partials.take(chunk):
+                    yield partial
+            last = partials.last
+            messages = attempts.take(partials.message())
+        result = attempts.result()
+        if result != last:
+            yield result
 
     def invoke(self, value: LanguageModelInput, config: RunnableConfig) -> Any:
         """Run the turns synchronously."""
@@ -412,13 +553,13 @@ def structured_output(
         schema: A Pydantic class (v1 or v2), a TypedDict, a JSON Schema dict or
             an OpenAI function dict.
         method: ``"json_schema"``, ``"json_mode"`` or ``"function_calling"``.
-        include_raw: Return ``{"raw", "parsed", "parsing_error", "attempts"}``
-            instead of raising on a parsing error.
+        include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of
+            raising on a parsing error.
         strict: Ask for exactly the schema (``additionalProperties: false``);
             not accepted with ``json_mode``.
         retries: Repair turns after a reply that does not parse or validate.
-            With ``0`` and no ``include_raw``, the parsed value streams as the
-            reply arrives; otherwise it comes whole, once checked.
+            Either way the parsed value streams as the reply arrives (with
+            ``include_raw``, only the result, at the end).
 
     Returns:
         A runnable from the model's input to a Pydantic instance (for a
@@ -485,4 +626,96 @@ def structured_output(
         ask=_REPAIR_ASK[method].format(name=tool_name),
         tool_name=tool_name,
     )
-    return RunnableLambda(repair.invoke, afunc=repair.ainvoke, name="StructuredOutput")
+    return _StructuredOutput(repair)
+
+
+class _StructuredOutput(Runnable[LanguageModelInput, Any]):
+    """The repairing runnable: `_Repair`'s turns, traced as one run.
+
+    ``invoke`` returns the checked value; ``stream`` yields growing partial
+    values as LangChain's JSON output parsers do, then the checked value.
+    """
+
+    name = "StructuredOutput"
+
+    def __init__(self, repair: _Repair) -> None:
+        self.repair = repair
+
+    def invoke(
+        self,
+        input: LanguageModelInput,  # noqa: A002 (the base's name)
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return self._call_with_config(self._invoke, input, config)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,  # noqa: A002 (the base's name)
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return await self._acall_with_config(self._ainvoke, input, config)
+
+    def stream(
+        self,
+        input: LanguageModelInput,  # noqa: A002 (the base's name)
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        yield from self._transform_stream_with_config(
+            iter([input]), self._stream, config
+        )
+
+    async def astream(
+        self,
+        input: LanguageModelInput,  # noqa: A002 (the base's name)
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        async for value in self._atransform_stream_with_config(
+            _aone(input), self._astream, config
+        ):
+            yield value
+
+    # The steps run under the run's callbacks: LangChain passes the run
+    # manager and the child config by these parameters' names.
+
+    def _invoke(
+        self,
+        value: LanguageModelInput,
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> Any:
+        return self.repair.invoke(value, config)
+
+    async def _ainvoke(
+        self,
+        value: LanguageModelInput,
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> Any:
+        return await self.repair.ainvoke(value, config)
+
+    def _stream(
+        self,
+        inputs: Iterator[LanguageModelInput],
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> Iterator[Any]:
+        for value in inputs:
+            yield from self.repair.stream(value, config)
+
+    async def _astream(
+        self,
+        inputs: AsyncIterator[LanguageModelInput],
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> AsyncIterator[Any]:
+        async for value in inputs:
+            async for partial in self.repair.astream(value, config):
+                yield partial
+
+
+async def _aone(value: LanguageModelInput) -> AsyncIterator[LanguageModelInput]:
+    yield value

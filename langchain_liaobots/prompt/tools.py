@@ -20,6 +20,7 @@ side of the same formats; the emulator's responder plays a model with them.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -35,12 +36,14 @@ __all__ = [
     "CALL_WHEN_NEEDED",
     "MUST_CALL_ANY",
     "MUST_CALL_NAMED",
+    "ONE_CALL",
     "RESULT_OPENINGS",
     "ToolChoice",
     "ToolOffer",
     "ToolResult",
     "function_of",
     "normalize_tool_choice",
+    "one_call_only",
     "read_tool_instructions",
     "read_tool_result",
     "render_ai",
@@ -64,6 +67,11 @@ CALL_WHEN_NEEDED: Final = (
 )
 """The instruction for ``tool_choice="auto"``."""
 
+ONE_CALL: Final = "Call at most one tool per reply: list exactly one call."
+"""The instruction for ``parallel_tool_calls=False``."""
+
+_SEVERAL_CALLS: Final = "List several calls to call several tools at once."
+
 _TOOLS_TAG: Final = "tools"
 _RESULT_TAG: Final = "tool_result"
 
@@ -76,7 +84,10 @@ _REPLY_FORMAT: Final = (
     'the JSON object {"tool_calls": [...]} described in the instructions'
 )
 
-_TOOL_BLOCK_TYPES: Final = frozenset({"tool_use", "tool_call", "tool_call_chunk"})
+_DROPPED_AI_BLOCKS: Final = frozenset(
+    {"tool_use", "tool_call", "tool_call_chunk"}  # rendered from tool_calls
+    | {"reasoning", "thinking", "redacted_thinking"}  # another model's reasoning
+)
 _JSON: Final = json.JSONEncoder(ensure_ascii=False)
 """``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 _FORCE_ANY: Final = frozenset({"any", "required"})
@@ -127,8 +138,10 @@ def normalize_tool_choice(choice: Any, names: Sequence[str]) -> ToolChoice:
     Args:
         choice: ``None``/``"auto"`` (the model decides), ``"none"``/``False``
             (no tool), ``"any"``/``"required"``/``True`` (must call one), a tool
-            name or ``{"type": "function", "function": {"name": ...}}`` (must
-            call that one).
+            name (must call that one), or the same as a dict in OpenAI's or
+            Anthropic's shapes: ``{"type": "function", "function": {"name":
+            ...}}`` or ``{"type": "function", "name": ...}``, ``{"type":
+            "tool", "name": ...}``, ``{"type": "auto" | "any" | "none"}``.
         names: The names of the bound tools.
 
     Returns:
@@ -138,6 +151,9 @@ def normalize_tool_choice(choice: Any, names: Sequence[str]) -> ToolChoice:
         ValueError: If the value is not one of the above, names an unbound tool,
             or forces a call with no tools bound.
     """
+    given = choice
+    if isinstance(choice, Mapping):
+        choice = _choice_of_dict(choice)
     if choice is None or choice == "auto":
         return "auto"
     if choice is False or choice == "none":
@@ -146,17 +162,16 @@ def normalize_tool_choice(choice: Any, names: Sequence[str]) -> ToolChoice:
         normalized = "any"
     elif isinstance(choice, str):
         normalized = choice
-    elif isinstance(choice, Mapping) and isinstance(choice.get("function"), Mapping):
-        normalized = str(choice["function"].get("name", ""))
     else:
         msg = (
-            f"Unsupported tool_choice {choice!r}: use 'auto', 'none', 'any' "
-            "('required', True), a tool name, or {'type': 'function', "
-            "'function': {'name': ...}}."
+            f"Unsupported tool_choice {given!r}: use 'auto', 'none', 'any' "
+            "('required', True), a tool name, {'type': 'function', "
+            "'function': {'name': ...}}, {'type': 'tool', 'name': ...} or "
+            "{'type': 'auto' | 'any' | 'none'}."
         )
         raise ValueError(msg)
     if not names:
-        msg = f"tool_choice={choice!r} forces a tool call, but no tools are bound."
+        msg = f"tool_choice={given!r} forces a tool call, but no tools are bound."
         raise ValueError(msg)
     if normalized != "any" and normalized not in names:
         msg = (
@@ -167,18 +182,68 @@ def normalize_tool_choice(choice: Any, names: Sequence[str]) -> ToolChoice:
     return normalized
 
 
+def _choice_of_dict(choice: Mapping[str, Any]) -> Any:
+    """The tool name or the keyword a dict-shaped ``tool_choice`` stands for.
+
+    Returns:
+        A name or ``"auto"``/``"any"``/``"none"``; the dict itself when its
+        shape is unknown (the caller's error names it).
+    """
+    kind = choice.get("type")
+    function = choice.get("function")
+    if kind == "function" and isinstance(function, Mapping):
+        named = function.get("name")
+    elif kind in ("function", "tool"):
+        named = choice.get("name")
+    elif kind in ("auto", "any", "none"):
+        return kind
+    else:
+        return choice
+    return named if isinstance(named, str) and named else choice
+
+
+def one_call_only(choice: Any, parallel_tool_calls: Any) -> bool:
+    """Whether a reply may call at most one tool.
+
+    Args:
+        choice: The ``tool_choice`` as given (Anthropic's dicts may carry
+            ``disable_parallel_tool_use``).
+        parallel_tool_calls: ``None`` or ``True`` (several calls allowed) or
+            ``False`` (one call at most), as ``ChatOpenAI`` takes it.
+
+    Returns:
+        ``True`` for one call at most.
+
+    Raises:
+        ValueError: If ``parallel_tool_calls`` is not ``None`` or a bool.
+    """
+    if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):
+        msg = (
+            f"parallel_tool_calls must be True, False or None, got "
+            f"{parallel_tool_calls!r}."
+        )
+        raise ValueError(msg)
+    disabled = isinstance(choice, Mapping) and choice.get("disable_parallel_tool_use")
+    return parallel_tool_calls is False or disabled is True
+
+
 def render_tool_instructions(
-    functions: Sequence[Mapping[str, Any]], choice: ToolChoice
+    functions: Sequence[Mapping[str, Any]],
+    choice: ToolChoice,
+    *,
+    one_call: bool = False,
 ) -> str:
     """Render the system-prompt section that offers tools.
 
     Args:
         functions: ``{"name", "description", "parameters"}`` dicts.
         choice: A normalized tool choice other than ``"none"``.
+        one_call: Ask for one call per reply (``parallel_tool_calls=False``)
+            instead of inviting several.
 
     Returns:
-        The section: the tools as JSON inside ``<tools>``, the reply format and
-        the rule of ``choice``.
+        The section: the tools as JSON inside ``<tools>``, the reply format,
+        how many calls a reply may hold and the rule of ``choice``.
     """
     if choice == "any":
         rule = MUST_CALL_ANY
@@ -194,7 +259,7 @@ def render_tool_instructions(
         "To call tools, reply with only this JSON object and no other text:\n"
         '{"tool_calls": [{"name": "<tool name>", "arguments": {"<argument>": '
         "<value>}}]}\n"
-        "List several calls to call several tools at once. Each result comes "
+        f"{ONE_CALL if one_call else _SEVERAL_CALLS} Each result comes "
         f"back in a message that starts with <{_RESULT_TAG}.\n"
         f"{rule}"
     )
@@ -263,50 +328,56 @@ def read_tool_instructions(prompt: str) -> ToolOffer | None:
 
 
 def text_blocks_only(content: str | list[Any]) -> str | list[Any]:
-    """Drop tool-call blocks from an assistant's content.
+    """Drop tool-call and reasoning blocks from an assistant's content.
 
     Tool calls are rendered from ``AIMessage.tool_calls``; the provider-specific
-    blocks that mirror them in ``content`` would only repeat them.
+    blocks that mirror them in ``content`` would only repeat them. Reasoning
+    (``reasoning``, Anthropic's ``thinking`` and ``redacted_thinking``, as a
+    reasoning model hands a conversation over in a fallback) is another
+    model's scratch work, not part of its answer: Liaobots has no slot for it,
+    so it is dropped, as the answer's text is what the conversation needs.
 
     Args:
         content: An ``AIMessage``'s content.
 
     Returns:
-        The content without tool-call blocks.
+        The content without tool-call and reasoning blocks.
     """
     if isinstance(content, str):
         return content
     return [
         b
         for b in content
-        if not (isinstance(b, dict) and b.get("type") in _TOOL_BLOCK_TYPES)
+        if not (isinstance(b, dict) and b.get("type") in _DROPPED_AI_BLOCKS)
     ]
 
 
 def render_ai(text: str, message: AIMessage) -> str:
     """Render an assistant turn: its text, its tool calls, its unreadable calls.
 
-    Valid calls are written in the reply format. A call that could not be read
+    Valid calls are written in the reply format; without ``tool_calls``, a
+    legacy ``additional_kwargs["function_call"]`` (OpenAI function calling)
+    is the call. A call that could not be read
     is written back as the model wrote it, followed by why it could not be
     read (from its ``error``, or the ``tool_call_errors`` response metadata
     ``ChatLiaobots`` records), so a later turn shows the model its mistake.
 
     Args:
         text: The turn's text content.
-        message: The assistant message, for its ``tool_calls`` and
-            ``invalid_tool_calls``.
+        message: The assistant message, for its ``tool_calls``,
+            ``invalid_tool_calls`` and ``additional_kwargs``.
 
     Returns:
         The turn as one string.
     """
-    if not message.tool_calls and not message.invalid_tool_calls:
+    calls = [
+        {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
+        for c in message.tool_calls
+    ] or _legacy_call(message)
+    if not calls and not message.invalid_tool_calls:
         return text
     parts = [text] if text else []
-    if message.tool_calls:
-        calls = [
-            {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
-            for c in message.tool_calls
-        ]
+    if calls:
         parts.append(_JSON.encode({"tool_calls": calls}))
     recorded = message.response_metadata.get("tool_call_errors") or {}
     for call in message.invalid_tool_calls:
@@ -315,6 +386,18 @@ def render_ai(text: str, message: AIMessage) -> str:
         parts.append(written)
         parts.append(f"(This call could not be read{f': {error}' if error else ''}.)")
     return "\n".join(parts)
+
+
+def _legacy_call(message: AIMessage) -> list[dict[str, Any]]:
+    """The call of a legacy ``function_call`` (``{"name", "arguments"}``), if any."""
+    call = message.additional_kwargs.get("function_call")
+    if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+        return []
+    arguments = call.get("arguments") or "{}"
+    if isinstance(arguments, str):
+        with contextlib.suppress(ValueError):  # else sent as the model wrote it
+            arguments = json.loads(arguments)
+    return [{"name": call["name"], "arguments": arguments}]
 
 
 def _written(args: str) -> str:

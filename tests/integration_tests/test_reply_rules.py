@@ -317,7 +317,7 @@ def test_function_calling_is_repaired_once_not_twice(always: LiaobotsEmulator) -
     out: Any = structured.invoke(CITY_QUESTION)
     assert out["parsed"] is None
     assert "did not call the tool" in str(out["parsing_error"])
-    assert len(out["attempts"]) == 2
+    assert out["raw"].response_metadata["attempts"] == 2
     assert len(chats(always)) == 2  # parse_retries + 1, not squared
 
 

@@ -8,6 +8,7 @@ from langchain_core.messages import (
     ChatMessage,
     FunctionMessage,
     HumanMessage,
+    RemoveMessage,
     SystemMessage,
 )
 
@@ -60,8 +61,8 @@ def test_image_block_is_a_clear_error() -> None:
 def test_unknown_roles_and_types_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="role 'critic'"):
         to_wire([ChatMessage(role="critic", content="x")], "")
-    with pytest.raises(TypeError, match="FunctionMessage"):
-        to_wire([FunctionMessage(name="f", content="x")], "")
+    with pytest.raises(TypeError, match="RemoveMessage"):
+        to_wire([HumanMessage("x"), RemoveMessage(id="m1")], "")
 
 
 def test_a_system_prompt_alone_is_sent_with_no_messages() -> None:
@@ -71,3 +72,49 @@ def test_a_system_prompt_alone_is_sent_with_no_messages() -> None:
         [],
     )
     assert to_wire([], "default") == ("default", [])
+
+
+def test_an_assistants_reasoning_blocks_are_dropped() -> None:
+    msg = AIMessage(
+        content=[
+            {"type": "reasoning", "reasoning": "Think first."},
+            {"type": "thinking", "thinking": "More.", "signature": "sig"},
+            {"type": "redacted_thinking", "data": "xyz"},
+            {"type": "text", "text": "Hello!"},
+        ]
+    )
+    assert to_wire([msg], "")[1] == [{"role": "assistant", "content": "Hello!"}]
+
+
+def test_text_plain_blocks_are_text() -> None:
+    block = {"type": "text-plain", "text": "notes", "mime_type": "text/plain"}
+    msg = HumanMessage(content=[{"type": "text", "text": "Read: "}, block])
+    assert to_wire([msg], "")[1] == [{"role": "user", "content": "Read: notes"}]
+
+
+def test_reasoning_from_the_user_is_still_a_clear_error() -> None:
+    msg = HumanMessage(content=[{"type": "reasoning", "reasoning": "x"}])
+    with pytest.raises(ValueError, match=r"content\[0\] is a 'reasoning' block"):
+        to_wire([msg], "")
+
+
+def test_legacy_function_calling_history_is_a_call_and_its_result() -> None:
+    call = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    _, wire = to_wire(
+        [
+            HumanMessage("Weather?"),
+            AIMessage("", additional_kwargs={"function_call": call}),
+            FunctionMessage(name="get_weather", content="Sunny"),
+        ],
+        "",
+    )
+    assert wire[1] == {
+        "role": "assistant",
+        "content": '{"tool_calls": [{"name": "get_weather", "arguments": '
+        '{"city": "Paris"}}]}',
+    }
+    assert wire[2] == {
+        "role": "user",
+        "content": '<tool_result name="get_weather" id="" status="success">\n'
+        "Sunny\n</tool_result>",
+    }

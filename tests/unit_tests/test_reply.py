@@ -648,6 +648,65 @@ def test_json_only_with_tools_still_finds_calls() -> None:
     assert answer.tool_calls == []
 
 
+def answer_parse(reply: str, keys: list[str] | None = None) -> list[Any]:
+    """Parse ``reply`` as a JSON answer with the tool get_weather offered."""
+    parser = ReplyParser(
+        tool_calls=True, json_only=True, tool_names=["get_weather"], answer_keys=keys
+    )
+    pieces: list[Any] = []
+    for ch in reply:
+        pieces.extend(parser.feed(ch))
+    return pieces + parser.finish()
+
+
+@pytest.mark.parametrize("keys", [None, ["name", "arguments"]])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"name": "Paris", "arguments": {"country": "France"}}',
+        '{"name": "Paris", "arguments": {"country": "Fra',  # cut off
+        "{'name': 'Paris', 'arguments': {'a': 1,},}",  # JSON5
+        '{"name": "Paris", "arguments": {"a": 1}',  # invalid: never closed
+    ],
+)
+def test_a_json_answer_naming_no_offered_tool_is_the_answer(
+    reply: str, keys: list[str] | None
+) -> None:
+    msg = message(answer_parse(reply, keys))
+    assert msg.tool_calls == []
+    assert msg.invalid_tool_calls == []
+    assert msg.content == reply
+
+
+def test_a_json_answer_naming_an_offered_tool_is_a_call() -> None:
+    msg = message(answer_parse('{"name": "get_weather", "arguments": {"city": "P"}}'))
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [
+        ("get_weather", {"city": "P"})
+    ]
+    cut = message(answer_parse('{"name": "get_weather", "arguments": {"city": "P'))
+    assert [c["name"] for c in cut.invalid_tool_calls] == ["get_weather"]
+
+
+@pytest.mark.parametrize("keys", [None, ["city", "summary"], ["name", "arguments"]])
+def test_an_unknown_tools_call_in_the_reply_format_stays_a_call(
+    keys: list[str] | None,
+) -> None:
+    hallucinated = '{"tool_calls": [{"name": "web_search", "arguments": {"q": "x"}}]}'
+    msg = message(answer_parse(hallucinated, keys))
+    assert [c["name"] for c in msg.tool_calls] == ["web_search"]
+
+
+def test_a_named_object_without_the_answers_keys_stays_a_call() -> None:
+    msg = message(answer_parse('{"name": "web_search", "args": {}}', ["city"]))
+    assert [c["name"] for c in msg.tool_calls] == ["web_search"]
+
+
+def test_without_a_json_answer_an_unknown_tools_call_stays_a_call() -> None:
+    parser = ReplyParser(tool_calls=True, json_only=False, tool_names=["get_weather"])
+    pieces = parser.feed('{"name": "Paris", "arguments": {}}') + parser.finish()
+    assert [c["name"] for c in message(pieces).tool_calls] == ["Paris"]
+
+
 # -- any split gives the same result -------------------------------------------------
 
 REPLIES = [

@@ -26,8 +26,10 @@ from langchain_liaobots.prompt.structured import (
 )
 from langchain_liaobots.prompt.tools import (
     MUST_CALL_ANY,
+    ONE_CALL,
     ToolResult,
     normalize_tool_choice,
+    one_call_only,
     read_tool_instructions,
     read_tool_result,
     render_tool_instructions,
@@ -66,6 +68,12 @@ def get_weather(city: str) -> str:
         (True, "any"),
         ("get_weather", "get_weather"),
         ({"type": "function", "function": {"name": "add"}}, "add"),
+        ({"type": "function", "name": "add"}, "add"),  # OpenAI's Responses API
+        ({"type": "tool", "name": "add"}, "add"),  # Anthropic's
+        ({"type": "any"}, "any"),
+        ({"type": "auto"}, "auto"),
+        ({"type": "none"}, "none"),
+        ({"type": "tool", "name": "add", "disable_parallel_tool_use": True}, "add"),
     ],
 )
 def test_tool_choice_is_normalized(choice: Any, expected: str) -> None:
@@ -79,9 +87,45 @@ def test_tool_choice_errors_name_the_problem() -> None:
         normalize_tool_choice("any", [])
     with pytest.raises(ValueError, match="Unsupported tool_choice 3"):
         normalize_tool_choice(3, ["get_weather"])
+    with pytest.raises(ValueError, match=r"\{'type': 'tool', 'name': \.\.\.\}"):
+        normalize_tool_choice({"type": "tool"}, ["get_weather"])
+    with pytest.raises(ValueError, match="'nope', which is not a bound tool"):
+        normalize_tool_choice({"type": "tool", "name": "nope"}, ["get_weather"])
+
+
+@pytest.mark.parametrize(
+    ("choice", "parallel", "expected"),
+    [
+        (None, None, False),
+        ("any", True, False),
+        ("any", False, True),
+        ({"type": "any", "disable_parallel_tool_use": True}, None, True),
+        ({"type": "any", "disable_parallel_tool_use": False}, None, False),
+    ],
+)
+def test_one_call_only_follows_parallel_tool_calls(
+    choice: Any, parallel: Any, expected: bool
+) -> None:
+    assert one_call_only(choice, parallel) is expected
+
+
+def test_parallel_tool_calls_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="parallel_tool_calls must be True, False"):
+        one_call_only(None, "no")
+    with pytest.raises(ValueError, match="parallel_tool_calls must be True, False"):
+        ChatLiaobots(auth="k").bind_tools([get_weather], parallel_tool_calls=0)  # type: ignore[arg-type]
 
 
 # -- instructions and history ----------------------------------------------------
+
+
+def test_one_call_instructions_ask_for_one_call() -> None:
+    several = render_tool_instructions([WEATHER], "auto")
+    one = render_tool_instructions([WEATHER], "auto", one_call=True)
+    assert ONE_CALL not in several
+    assert "List several calls" in several
+    assert ONE_CALL in one
+    assert "List several calls" not in one
 
 
 @pytest.mark.parametrize("choice", ["auto", "any", "get_weather"])
@@ -221,6 +265,39 @@ class Person(BaseModel):
     """A person."""
 
     name: str
+
+
+def test_bind_tools_binds_one_call_only_when_asked() -> None:
+    llm = ChatLiaobots(auth="k")
+    one: Any = llm.bind_tools([get_weather], parallel_tool_calls=False)
+    assert one.kwargs["parallel_tool_calls"] is False
+    anthropic: Any = llm.bind_tools(
+        [get_weather], tool_choice={"type": "auto", "disable_parallel_tool_use": True}
+    )
+    assert anthropic.kwargs["parallel_tool_calls"] is False
+    assert anthropic.kwargs["tool_choice"] == "auto"
+    several: Any = llm.bind_tools([get_weather], parallel_tool_calls=True)
+    assert "parallel_tool_calls" not in several.kwargs
+
+
+def test_plan_maps_legacy_functions_onto_tools() -> None:
+    turn = plan_call(
+        [HumanMessage("hi")],
+        "default",
+        {"functions": [WEATHER], "function_call": {"name": "get_weather"}},
+    ).first
+    prompt, _ = to_wire(turn.messages, "unused")
+    offer = read_tool_instructions(prompt)
+    assert offer is not None
+    assert offer.functions == [WEATHER]
+    assert offer.choice == "get_weather"
+    assert ONE_CALL in prompt  # a function_call is one call
+    assert turn.one_call
+    assert turn.legacy
+    with pytest.raises(ValueError, match="Unsupported function_call 'all'"):
+        plan_call(
+            [HumanMessage("hi")], "", {"functions": [WEATHER], "function_call": "all"}
+        )
 
 
 def test_bind_tools_binds_openai_tools_and_the_normalized_choice() -> None:
