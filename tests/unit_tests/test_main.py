@@ -14,6 +14,12 @@ from langchain_liaobots.emulator.__main__ import MODULE_PROG, _parser, _prog, ma
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _run_as_python_m(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, the program runs as ``python -m`` would run it."""
+    monkeypatch.setattr(sys, "argv", ["/x/langchain_liaobots/emulator/__main__.py"])
+
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
