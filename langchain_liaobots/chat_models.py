@@ -27,13 +27,26 @@ then the steps they call.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from types import TracebackType
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextvars import ContextVar
+from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import langchain_core
+import pydantic
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -60,6 +73,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -67,6 +81,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
 from langchain_liaobots.account import AccountState, parse_account
@@ -118,17 +133,43 @@ Set on the model or passed per call, they warn with
 `LiaobotsUnsupportedParameterWarning`."""
 
 
-def _warn_unsent(params: dict[str, Any]) -> None:
+INTERNAL_PREFIXES = tuple(
+    str(Path(module_file).parent) + "/"
+    for module_file in (__file__, pydantic.__file__, langchain_core.__file__)
+    if module_file is not None
+)
+"""The directories whose frames a warning skips to reach the user's line: this
+package's, pydantic's (construction) and langchain-core's (calls)."""
+
+
+def _warn(message: str, category: type[Warning]) -> None:
+    """Warn at the user's line: the first frame outside `INTERNAL_PREFIXES`.
+
+    ``skip_file_prefixes`` on Python 3.12+; before, the same walk up the stack
+    gives ``stacklevel``. A call run in a worker thread (``batch``) has no user
+    frame above it: the warning points at the thread's entry.
+    """
+    if sys.version_info >= (3, 12):
+        warnings.warn(
+            message, category, stacklevel=2, skip_file_prefixes=INTERNAL_PREFIXES
+        )
+        return
+    level, frame = 1, cast("FrameType | None", sys._getframe())
+    while frame is not None and frame.f_code.co_filename.startswith(INTERNAL_PREFIXES):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _warn_unsent(params: Mapping[str, Any]) -> None:
     """Warn that the sampling parameters among ``params`` that are set go unsent."""
     unsent = [name for name, value in params.items() if value is not None]
     if unsent:
-        warnings.warn(
+        _warn(
             f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
             f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
             "has no field for sampling parameters, so the service uses its "
             "own settings. max_tokens is honoured (on the client).",
             LiaobotsUnsupportedParameterWarning,
-            stacklevel=3,
         )
 
 
@@ -136,26 +177,102 @@ CALL_KWARGS = ("model", "max_tokens", "stream_usage", *PLAN_KWARGS, *UNSENT_PARA
 """The per-call arguments ``ChatLiaobots`` reads (``invoke(..., name=value)``)."""
 
 
+SAME_AS = {
+    "max_completion_tokens": "max_tokens",
+    "request_timeout": "timeout",
+    "model_name": "model",
+    "stop_sequences": "stop",
+    "api_key": "auth",
+}
+"""Other chat models' names of settings, and the name that means the same here.
+
+All are aliases of the settings; per call, where only ``model``, ``stop`` and
+``max_tokens`` are read, an unknown one's hint names its counterpart."""
+
+
 def _unknown_names(given: Iterable[Any], known: Iterable[str]) -> list[str]:
-    """Name each of ``given`` that is not ``known``, with the closest known name."""
+    """Name each of ``given`` that is not ``known``, with the known name meant.
+
+    That is its counterpart (`SAME_AS`), else the closest known name.
+    """
     names = sorted(set(known))
     hints = []
     for name in sorted(str(k) for k in given if k not in names):
-        close = difflib.get_close_matches(name, names, n=1)
+        close = [SAME_AS[name]] if SAME_AS.get(name) in names else []
+        close = close or difflib.get_close_matches(name, names, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return hints
 
 
-def _warn_unknown(kwargs: dict[str, Any]) -> None:
+def _warn_unknown(kwargs: Mapping[str, Any]) -> None:
     """Warn that per-call arguments no option reads are ignored."""
     hints = _unknown_names(kwargs, CALL_KWARGS)
     if hints:
-        warnings.warn(
+        _warn(
             f"ChatLiaobots ignores the per-call argument(s) {', '.join(hints)}; "
             f"it reads {', '.join(CALL_KWARGS)}.",
             LiaobotsUnsupportedParameterWarning,
-            stacklevel=3,
         )
+
+
+def _input_names(name: str, info: FieldInfo) -> list[str]:
+    """The names a setting is accepted under: its own, its alias and aliases."""
+    names = [name, *([info.alias] if info.alias else [])]
+    aliases = info.validation_alias
+    if isinstance(aliases, str):
+        names.append(aliases)
+    elif isinstance(aliases, AliasChoices):
+        names.extend(a for a in aliases.choices if isinstance(a, str))
+    return names
+
+
+def _model_kwargs_error(model_kwargs: Any, settings: Iterable[str]) -> str:
+    """Why ``model_kwargs`` is refused, and where each of its keys belongs."""
+    known = set(settings)
+    keys = sorted(map(str, model_kwargs)) if isinstance(model_kwargs, Mapping) else []
+    where = [
+        f"{key!r} is a setting: ChatLiaobots({key}=...)"
+        if key in known
+        else f"{key!r} is a per-call option: invoke(..., {key}=...) or bind()"
+        if key in CALL_KWARGS
+        else f"{key!r} is neither"
+        for key in keys
+    ]
+    return (
+        "ChatLiaobots has no setting 'model_kwargs': the Liaobots protocol "
+        "sends no extra request fields, so nothing could carry them. Pass "
+        "settings as keyword arguments and per-call options to invoke() or "
+        "bind()" + (f" ({'; '.join(where)})" if where else "") + ". The settings "
+        "are listed in docs/configuration.md."
+    )
+
+
+def _insecure_warnings(model: ChatLiaobots) -> list[str]:
+    """The security warnings a model's settings call for."""
+    found = []
+    if not model.verify_tls:
+        found.append(
+            "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
+            "not verified, so anyone on the network path can read the auth "
+            "code and the conversation."
+        )
+    sends_code = model.auth is not None or model.acquire_auth_code
+    parts = urlsplit(model.base_url)
+    if sends_code and parts.scheme == "http" and not is_loopback(model.base_url):
+        found.append(
+            f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
+            ", where anyone on the network path can read it; use https."
+        )
+    return found
+
+
+_COPYING: ContextVar[ChatLiaobots | None] = ContextVar(
+    "langchain_liaobots_copying", default=None
+)
+"""The model `ChatLiaobots.model_copy` is copying while it validates the copy.
+
+A context variable, not pydantic's validation context: ``langchain_core``'s
+``Serializable.__init__`` makes ``model_validate`` validate again without it."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -307,8 +424,14 @@ class ChatLiaobots(BaseChatModel):
 
     Defaults to ``LIAOBOTS_BASE_URL``, else ``https://liaobots.com``."""
 
-    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
-    """Seconds allowed to connect, and for each silence while reading the answer."""
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=AliasChoices("timeout", "request_timeout"),
+    )
+    """Seconds allowed to connect, and for each silence while reading the answer
+    (also accepted as ``request_timeout``, ChatOpenAI's name)."""
 
     max_retries: int = Field(default=2, ge=0)
     """Retries (with back-off) for failures before the first byte of the answer."""
@@ -344,10 +467,15 @@ class ChatLiaobots(BaseChatModel):
     n: int | None = None
     """Accepted, never sent (warns once, like ``temperature``): one answer per call."""
 
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("max_tokens", "max_completion_tokens"),
+    )
     """Honoured on the client: reading stops once the answer reaches about this
     many tokens (the usage estimate's counter), the connection is closed and
-    ``finish_reason`` is ``"length"``. Also accepted per call."""
+    ``finish_reason`` is ``"length"``. Also accepted as
+    ``max_completion_tokens`` (ChatOpenAI's name), and per call."""
 
     stream_usage: bool = True
     """Put the estimated ``usage_metadata`` on the last chunk of a stream (also
@@ -418,14 +546,29 @@ class ChatLiaobots(BaseChatModel):
     a ``provider``; ``{"token": <20 random characters>}`` for the login;
     ``{"authcode", "recommendUrl": "<base_url origin>/zh"}`` for ``/api/user``)."""
 
+    @classmethod
+    def setting_names(cls) -> dict[str, str]:
+        """Map every name a setting is accepted under to the setting's name.
+
+        Returns:
+            Names and aliases (``model_name``, ``api_key``, ``request_timeout``,
+            ...) to field names (``model``, ``auth``, ``timeout``, ...).
+        """
+        return {
+            given: name
+            for name, info in cls.model_fields.items()
+            for given in _input_names(name, info)
+        }
+
     @model_validator(mode="before")
     @classmethod
     def _check_known_settings(cls, values: Any) -> Any:
-        """Refuse a setting no field has, naming the closest known one."""
+        """Refuse a setting no field has, naming the one meant."""
         if not isinstance(values, dict):
             return values
-        known = set(cls.model_fields)
-        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        known = cls.setting_names()
+        if "model_kwargs" in values:
+            raise ValueError(_model_kwargs_error(values["model_kwargs"], known))
         hints = _unknown_names(values, known)
         if hints:
             msg = (
@@ -464,29 +607,77 @@ class ChatLiaobots(BaseChatModel):
 
     @model_validator(mode="after")
     def _warn_if_unsent(self) -> ChatLiaobots:
-        _warn_unsent({name: getattr(self, name) for name in UNSENT_PARAMS})
+        """Warn of the sampling parameters set; a copy, of those it changes."""
+        copied = _COPYING.get()
+        _warn_unsent(
+            {
+                name: getattr(self, name)
+                for name in UNSENT_PARAMS
+                if copied is None or getattr(copied, name) != getattr(self, name)
+            }
+        )
         return self
 
     @model_validator(mode="after")
     def _warn_if_insecure(self) -> ChatLiaobots:
-        if not self.verify_tls:
-            warnings.warn(
-                "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
-                "not verified, so anyone on the network path can read the auth "
-                "code and the conversation.",
-                LiaobotsSecurityWarning,
-                stacklevel=2,
-            )
-        sends_code = self.auth is not None or self.acquire_auth_code
-        parts = urlsplit(self.base_url)
-        if sends_code and parts.scheme == "http" and not is_loopback(self.base_url):
-            warnings.warn(
-                f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
-                ", where anyone on the network path can read it; use https.",
-                LiaobotsSecurityWarning,
-                stacklevel=2,
-            )
+        """Warn of insecure settings; a copy, of those its update brings."""
+        copied = _COPYING.get()
+        known = [] if copied is None else _insecure_warnings(copied)
+        for message in _insecure_warnings(self):
+            if message not in known:
+                _warn(message, LiaobotsSecurityWarning)
         return self
+
+    @property
+    def model_name(self) -> str:
+        """The model's id, `model`, under ChatOpenAI's name for it."""
+        return self.model
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """Copy the model; the settings of ``update`` are validated as at creation.
+
+        So a wrong value fails here, naming the setting and what it accepts,
+        not at the next call; aliases (``model_name``, ``api_key``,
+        ``request_timeout``, ...) are read as in ``ChatLiaobots(...)``, and an
+        unknown name is refused. Warnings come only for what the update
+        changes. ``http_client`` and ``http_async_client`` are shared, never
+        copied, even with ``deep=True``.
+
+        Args:
+            update: Settings to change, by name or alias.
+            deep: Copy the other settings' values deeply.
+
+        Returns:
+            The copy.
+
+        Raises:
+            pydantic.ValidationError: A ``ValueError`` naming the setting.
+        """
+        clients = (self.http_client, self.http_async_client)
+        shared = {id(client): client for client in clients if client is not None}
+        copied = copy.deepcopy(self, shared) if deep else super().model_copy()
+        if not update:
+            return copied
+        names = self.setting_names()
+        changes = {names.get(key, key) for key in update}  # by field name
+        # a profile the model's id gave follows the new id (core derives it)
+        derived = self.profile == self._resolve_model_profile()
+        kept = {
+            name: getattr(copied, name)
+            for name in type(self).model_fields
+            if name not in changes and not (name == "profile" and derived)
+        }
+        token = _COPYING.set(self)
+        try:
+            validated = type(self)(**kept, **update)  # errors name what was given
+        finally:
+            _COPYING.reset(token)
+        object.__setattr__(
+            validated, "__pydantic_fields_set__", self.model_fields_set | changes
+        )
+        return validated
 
     @property
     def _llm_type(self) -> str:
@@ -669,7 +860,7 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
+        stream = self._stream(messages, stop, **kwargs)
         return _with_call_errors(generate_from_stream(stream))
 
     async def _agenerate(
@@ -679,8 +870,50 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
+        stream = self._astream(messages, stop, **kwargs)
         return _with_call_errors(await agenerate_from_stream(stream))
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """``invoke``'s path, whether core streams it or calls `_generate`.
+
+        ``streaming=True`` (or a streaming callback) makes core read
+        `_stream` directly; either way the message carries the usage, so
+        ``stream_usage=False`` only ever leaves it off a stream's chunks.
+        """
+        return super()._generate_with_cache(
+            messages, stop, run_manager, **{**kwargs, "stream_usage": True}
+        )
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """``ainvoke``'s path: as `_generate_with_cache`, the usage always on."""
+        return await super()._agenerate_with_cache(
+            messages, stop, run_manager, **{**kwargs, "stream_usage": True}
+        )
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The call's parameters for callbacks; warns of per-call arguments unread.
+
+        Core calls it once per call, on the caller's stack (``ainvoke``'s
+        requests run in a task of their own), so the warnings point at the
+        caller's line.
+        """
+        _warn_unsent({name: kwargs.get(name) for name in UNSENT_PARAMS})
+        _warn_unknown(kwargs)
+        return super()._get_invocation_params(stop=stop, **kwargs)
 
     def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
         """Plan the call: instructions in, its turns and their rule out."""
@@ -711,8 +944,6 @@ class ChatLiaobots(BaseChatModel):
         sequences (else the model's) and the turn's. Records the request's
         estimated input tokens on the turn.
         """
-        _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
-        _warn_unknown(turn.kwargs)
         spec = get_model(turn.kwargs.get("model", self.model))
         prompt, wire = to_wire(turn.messages, self.prompt)
         turn.input_tokens = check_limits(spec, prompt, wire)
