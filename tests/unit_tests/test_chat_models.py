@@ -15,17 +15,26 @@ from typing import Any
 import pytest
 import requests
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.tools import tool
 from pydantic import ValidationError
 
 from langchain_liaobots import (
     ChatLiaobots,
+    LiaobotsError,
     LiaobotsSecurityWarning,
     LiaobotsUnsupportedParameterWarning,
 )
 from langchain_liaobots.emulator import LiaobotsEmulator
 from langchain_liaobots.registry import get_model
 from langchain_liaobots.wire.protocol import AUTH_HEADER
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the weather in a city."""
+    return "Sunny"
+
 
 LONG = "Tell me a long story about dragons and their treasure, please"
 
@@ -277,3 +286,39 @@ async def test_async_per_call_warnings_point_at_the_callers_line(
     assert len(caught) == 3
     for warning in caught:
         assert warning.filename == __file__
+
+
+# -- 13: bad input is a ValueError, before anything is sent ---------------------------
+
+PICTURE = HumanMessage(
+    content=[{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+)
+
+
+async def test_bad_input_is_a_value_error_not_a_liaobots_error_and_unsent(
+    fresh_emulator: LiaobotsEmulator,
+) -> None:
+    # docs/errors.md: "bad input raises ValueError or TypeError before anything
+    # is sent"; a failed exchange is the LiaobotsError.
+    llm = ChatLiaobots(base_url=fresh_emulator.base_url, auth="k", timeout=10)
+    for call in (lambda: llm.invoke([PICTURE]), lambda: list(llm.stream([PICTURE]))):
+        with pytest.raises(ValueError, match=r"'image_url' block") as caught:
+            call()
+        assert not isinstance(caught.value, LiaobotsError)
+    with pytest.raises(ValueError, match=r"'image_url' block") as caught:
+        await llm.ainvoke([PICTURE])
+    assert not isinstance(caught.value, LiaobotsError)
+    with pytest.raises(ValueError, match=r"'image_url' block"):
+        async for _ in llm.astream([PICTURE]):
+            pass
+    with pytest.raises(ValueError, match="not a bound tool"):
+        llm.bind_tools([get_weather], tool_choice="get_time")
+    with pytest.raises(ValueError, match="timeout"):
+        llm.model_copy(update={"timeout": 0})
+    assert fresh_emulator.requests == []  # nothing was sent
+
+
+def test_a_failed_exchange_is_a_liaobots_error(tenants: LiaobotsEmulator) -> None:
+    llm = ChatLiaobots(base_url=tenants.base_url, auth="not-a-tenant", timeout=10)
+    with pytest.raises(LiaobotsError):
+        llm.invoke("hi")
