@@ -294,9 +294,11 @@ class ChatLiaobots(BaseChatModel):
           unknown id is a ``ValueError`` at construction.
         - `auth`: The auth code (alias ``api_key``); env ``LIAOBOTS_AUTH_CODE``.
         - `base_url`: The service URL; env ``LIAOBOTS_BASE_URL``.
-        - `timeout`: Seconds to connect and for each silence while reading.
+        - `timeout`: Seconds to connect and for each silence while reading
+          (alias ``request_timeout``).
         - `max_retries`: Retries for failures before the answer starts.
-        - `max_tokens`: Stop reading the answer after about this many tokens.
+        - `max_tokens`: Stop reading the answer after about this many tokens
+          (alias ``max_completion_tokens``).
         - `stream_usage`: Put the estimated usage on the last streamed chunk.
         - `parse_retries`: Repair turns for a reply that breaks the call's rule.
         - `verify_tls`: Verify TLS certificates (default; turning it off warns).
@@ -305,7 +307,8 @@ class ChatLiaobots(BaseChatModel):
         - `body_format`: ``"2023"`` (specified) or ``"2025"`` request bodies.
         - `max_connections`: The connection pool's size (default 1,024).
 
-        Every field, with its default, is listed below.
+        Every field, with its default, is listed below. ``model_copy``
+        validates its ``update`` the same way.
 
     Instantiate:
         ```python
