@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
+import os
 import sys
 import warnings
 from collections.abc import (
@@ -134,7 +136,7 @@ Set on the model or passed per call, they warn with
 
 
 INTERNAL_PREFIXES = tuple(
-    str(Path(module_file).parent) + "/"
+    os.path.join(Path(module_file).parent, "")
     for module_file in (__file__, pydantic.__file__, langchain_core.__file__)
     if module_file is not None
 )
@@ -224,6 +226,20 @@ def _input_names(name: str, info: FieldInfo) -> list[str]:
     elif isinstance(aliases, AliasChoices):
         names.extend(a for a in aliases.choices if isinstance(a, str))
     return names
+
+
+@functools.cache
+def _setting_names(model: type[BaseModel]) -> dict[str, str]:
+    """Map every name a setting is accepted under to the setting's name.
+
+    Names and aliases (``model_name``, ``api_key``, ``request_timeout``, ...)
+    to field names (``model``, ``auth``, ``timeout``, ...); once per class.
+    """
+    return {
+        given: name
+        for name, info in model.model_fields.items()
+        for given in _input_names(name, info)
+    }
 
 
 def _model_kwargs_error(model_kwargs: Any, settings: Iterable[str]) -> str:
@@ -549,27 +565,13 @@ class ChatLiaobots(BaseChatModel):
     a ``provider``; ``{"token": <20 random characters>}`` for the login;
     ``{"authcode", "recommendUrl": "<base_url origin>/zh"}`` for ``/api/user``)."""
 
-    @classmethod
-    def setting_names(cls) -> dict[str, str]:
-        """Map every name a setting is accepted under to the setting's name.
-
-        Returns:
-            Names and aliases (``model_name``, ``api_key``, ``request_timeout``,
-            ...) to field names (``model``, ``auth``, ``timeout``, ...).
-        """
-        return {
-            given: name
-            for name, info in cls.model_fields.items()
-            for given in _input_names(name, info)
-        }
-
     @model_validator(mode="before")
     @classmethod
     def _check_known_settings(cls, values: Any) -> Any:
         """Refuse a setting no field has, naming the one meant."""
         if not isinstance(values, dict):
             return values
-        known = cls.setting_names()
+        known = _setting_names(cls)
         if "model_kwargs" in values:
             raise ValueError(_model_kwargs_error(values["model_kwargs"], known))
         hints = _unknown_names(values, known)
@@ -663,10 +665,10 @@ class ChatLiaobots(BaseChatModel):
         copied = copy.deepcopy(self, shared) if deep else super().model_copy()
         if not update:
             return copied
-        names = self.setting_names()
+        names = _setting_names(type(self))
         changes = {names.get(key, key) for key in update}  # by field name
-        # a profile the model's id gave follows the new id (core derives it)
-        derived = self.profile == self._resolve_model_profile()
+        # a profile the model's id gave follows a new id (core derives it)
+        derived = "model" in changes and self.profile == self._resolve_model_profile()
         kept = {
             name: getattr(copied, name)
             for name in type(self).model_fields
