@@ -21,8 +21,11 @@ for each turn (one request; more only to repair a reply that broke the rule):
 ```
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
-share one path. The class reads top-down: the LangChain entry points first,
-then the steps they call.
+share one path; ``_generate_with_cache`` makes ``invoke`` carry the usage even
+when core streams it, and ``_get_invocation_params``, which core calls once per
+call on the caller's stack, warns of per-call arguments that go unread. The
+class reads top-down: the LangChain entry points first, then the steps they
+call.
 """
 
 from __future__ import annotations
