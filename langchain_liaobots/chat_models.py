@@ -22,20 +22,37 @@ for each turn (one request; more only to repair a reply that broke the rule):
 ```
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
-share one path. The class reads top-down: the LangChain entry points first,
-then the steps they call.
+share one path; ``_generate_with_cache`` makes ``invoke`` carry the usage even
+when core streams it, and ``_get_invocation_params``, which core calls once per
+call on the caller's stack, warns of per-call arguments that go unread. The
+class reads top-down: the LangChain entry points first, then the steps they
+call.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import os
+import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from types import TracebackType
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextvars import ContextVar
+from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
+import langchain_core
+import pydantic
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -62,6 +79,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -69,10 +87,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
 from langchain_liaobots.account import AccountState, parse_account
 from langchain_liaobots.errors import (
+    LiaobotsHistoryDroppedWarning,
     LiaobotsSecurityWarning,
     LiaobotsUnsupportedParameterWarning,
 )
@@ -95,6 +115,7 @@ from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
 from langchain_liaobots.wire.budget import (
     ANSWER_TOKENS,
+    dropped_message,
     fit,
     keep_newest,
     served_prompt,
@@ -128,17 +149,43 @@ Set on the model or passed per call, they warn with
 `LiaobotsUnsupportedParameterWarning`."""
 
 
-def _warn_unsent(params: dict[str, Any]) -> None:
+INTERNAL_PREFIXES = tuple(
+    os.path.join(Path(module_file).parent, "")
+    for module_file in (__file__, pydantic.__file__, langchain_core.__file__)
+    if module_file is not None
+)
+"""The directories whose frames a warning skips to reach the user's line: this
+package's, pydantic's (construction) and langchain-core's (calls)."""
+
+
+def _warn(message: str, category: type[Warning]) -> None:
+    """Warn at the user's line: the first frame outside `INTERNAL_PREFIXES`.
+
+    ``skip_file_prefixes`` on Python 3.12+; before, the same walk up the stack
+    gives ``stacklevel``. A call run in a worker thread (``batch``) has no user
+    frame above it: the warning points at the thread's entry.
+    """
+    if sys.version_info >= (3, 12):
+        warnings.warn(
+            message, category, stacklevel=2, skip_file_prefixes=INTERNAL_PREFIXES
+        )
+        return
+    level, frame = 1, cast("FrameType | None", sys._getframe())
+    while frame is not None and frame.f_code.co_filename.startswith(INTERNAL_PREFIXES):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _warn_unsent(params: Mapping[str, Any]) -> None:
     """Warn that the sampling parameters among ``params`` that are set go unsent."""
     unsent = [name for name, value in params.items() if value is not None]
     if unsent:
-        warnings.warn(
+        _warn(
             f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
             f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
             "has no field for them, so the service uses its own settings. "
             "temperature is sent, and max_tokens is honoured (on the client).",
             LiaobotsUnsupportedParameterWarning,
-            stacklevel=3,
         )
 
 
@@ -153,26 +200,116 @@ CALL_KWARGS = (
 """The per-call arguments ``ChatLiaobots`` reads (``invoke(..., name=value)``)."""
 
 
+SAME_AS = {
+    "max_completion_tokens": "max_tokens",
+    "request_timeout": "timeout",
+    "model_name": "model",
+    "stop_sequences": "stop",
+    "api_key": "auth",
+}
+"""Other chat models' names of settings, and the name that means the same here.
+
+All are aliases of the settings; per call, where only ``model``, ``stop`` and
+``max_tokens`` are read, an unknown one's hint names its counterpart."""
+
+
 def _unknown_names(given: Iterable[Any], known: Iterable[str]) -> list[str]:
-    """Name each of ``given`` that is not ``known``, with the closest known name."""
+    """Name each of ``given`` that is not ``known``, with the known name meant.
+
+    That is its counterpart (`SAME_AS`), else the closest known name.
+    """
     names = sorted(set(known))
     hints = []
     for name in sorted(str(k) for k in given if k not in names):
-        close = difflib.get_close_matches(name, names, n=1)
+        close = [SAME_AS[name]] if SAME_AS.get(name) in names else []
+        close = close or difflib.get_close_matches(name, names, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return hints
 
 
-def _warn_unknown(kwargs: dict[str, Any]) -> None:
+def _warn_unknown(kwargs: Mapping[str, Any]) -> None:
     """Warn that per-call arguments no option reads are ignored."""
     hints = _unknown_names(kwargs, CALL_KWARGS)
     if hints:
-        warnings.warn(
+        _warn(
             f"ChatLiaobots ignores the per-call argument(s) {', '.join(hints)}; "
             f"it reads {', '.join(CALL_KWARGS)}.",
             LiaobotsUnsupportedParameterWarning,
-            stacklevel=3,
         )
+
+
+def _input_names(name: str, info: FieldInfo) -> list[str]:
+    """The names a setting is accepted under: its own, its alias and aliases."""
+    names = [name, *([info.alias] if info.alias else [])]
+    aliases = info.validation_alias
+    if isinstance(aliases, str):
+        names.append(aliases)
+    elif isinstance(aliases, AliasChoices):
+        names.extend(a for a in aliases.choices if isinstance(a, str))
+    return names
+
+
+@functools.cache
+def _setting_names(model: type[BaseModel]) -> dict[str, str]:
+    """Map every name a setting is accepted under to the setting's name.
+
+    Names and aliases (``model_name``, ``api_key``, ``request_timeout``, ...)
+    to field names (``model``, ``auth``, ``timeout``, ...); once per class.
+    """
+    return {
+        given: name
+        for name, info in model.model_fields.items()
+        for given in _input_names(name, info)
+    }
+
+
+def _model_kwargs_error(model_kwargs: Any, settings: Iterable[str]) -> str:
+    """Why ``model_kwargs`` is refused, and where each of its keys belongs."""
+    known = set(settings)
+    keys = sorted(map(str, model_kwargs)) if isinstance(model_kwargs, Mapping) else []
+    where = [
+        f"{key!r} is a setting: ChatLiaobots({key}=...)"
+        if key in known
+        else f"{key!r} is a per-call option: invoke(..., {key}=...) or bind()"
+        if key in CALL_KWARGS
+        else f"{key!r} is neither"
+        for key in keys
+    ]
+    return (
+        "ChatLiaobots has no setting 'model_kwargs': the Liaobots protocol "
+        "sends no extra request fields, so nothing could carry them. Pass "
+        "settings as keyword arguments and per-call options to invoke() or "
+        "bind()" + (f" ({'; '.join(where)})" if where else "") + ". The settings "
+        "are listed in docs/configuration.md."
+    )
+
+
+def _insecure_warnings(model: ChatLiaobots) -> list[str]:
+    """The security warnings a model's settings call for."""
+    found = []
+    if not model.verify_tls:
+        found.append(
+            "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
+            "not verified, so anyone on the network path can read the auth "
+            "code and the conversation."
+        )
+    sends_code = model.auth is not None or model.acquire_auth_code
+    parts = urlsplit(model.base_url)
+    if sends_code and parts.scheme == "http" and not is_loopback(model.base_url):
+        found.append(
+            f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
+            ", where anyone on the network path can read it; use https."
+        )
+    return found
+
+
+_COPYING: ContextVar[ChatLiaobots | None] = ContextVar(
+    "langchain_liaobots_copying", default=None
+)
+"""The model `ChatLiaobots.model_copy` is copying while it validates the copy.
+
+A context variable, not pydantic's validation context: ``langchain_core``'s
+``Serializable.__init__`` makes ``model_validate`` validate again without it."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -194,10 +331,12 @@ class ChatLiaobots(BaseChatModel):
           unknown id is a ``ValueError`` at construction.
         - `auth`: The auth code (alias ``api_key``); env ``LIAOBOTS_AUTH_CODE``.
         - `base_url`: The service URL; env ``LIAOBOTS_BASE_URL``.
-        - `timeout`: Seconds to connect and for each silence while reading.
+        - `timeout`: Seconds to connect and for each silence while reading
+          (alias ``request_timeout``).
         - `max_retries`: Retries for failures before the answer starts.
-        - `max_tokens`: Stop reading the answer after about this many tokens.
-        - `stream_usage`: Put the estimated usage on the last streamed chunk.
+        - `max_tokens`: Stop reading the answer after about this many tokens
+          (alias ``max_completion_tokens``).
+        - `stream_usage`: Put the usage on the last streamed chunk.
         - `parse_retries`: Repair turns for a reply that breaks the call's rule.
         - `verify_tls`: Verify TLS certificates (default; turning it off warns).
         - `acquire_auth_code`: Opt in to getting a code from the service.
@@ -205,7 +344,8 @@ class ChatLiaobots(BaseChatModel):
         - `body_format`: ``"2023"`` (specified) or ``"2025"`` request bodies.
         - `max_connections`: The connection pool's size (default 1,024).
 
-        Every field, with its default, is listed below.
+        Every field, with its default, is listed below. ``model_copy``
+        validates its ``update`` the same way.
 
     Instantiate:
         ```python
@@ -280,27 +420,30 @@ class ChatLiaobots(BaseChatModel):
         JSON text.
 
     Token usage:
-        The service reports no usage, so it is estimated offline with the
-        counter the limit check uses (``count_tokens_approximately`` over the
-        prompt and messages really sent, tool and JSON instructions included;
-        the reply as the assistant turn it becomes):
+        The service reports no usage, so it is counted as the service counts:
+        cl100k_base (shipped with the package) over the prompt and each
+        message's content really sent, tool and JSON instructions included,
+        and over the reply's text:
 
         ```python
         llm.invoke("Hello").usage_metadata
-        # {"input_tokens": 36, "output_tokens": 7, "total_tokens": 43}
+        # {"input_tokens": 27, "output_tokens": 4, "total_tokens": 31}
         ```
 
         Streams carry it once, on the last chunk (``stream_usage=False``
         leaves it off). ``llm.get_num_tokens_from_messages(messages, tools)``
-        gives the same input estimate before sending.
+        gives the same input count before sending: the count the service's
+        history rule compares with ``profile["max_input_tokens"]``.
 
     Response metadata:
         The last chunk of a stream (and so the message ``invoke`` returns)
         carries ``{"model_name": "gpt-4", "finish_reason": "stop",
-        "model_provider": "liaobots", "usage_estimated": True}``
-        (``finish_reason`` is ``"tool_calls"`` when the reply called a tool and
-        ``"length"`` when it was cut at ``max_tokens``; ``usage_estimated``
-        marks the estimated ``usage_metadata`` and is absent without it).
+        "model_provider": "liaobots"}`` (``finish_reason`` is
+        ``"tool_calls"`` when the reply called a tool and ``"length"`` when it
+        was cut at ``max_tokens`` or by the service's 1,000-token cap;
+        ``dropped_messages`` says how many old messages
+        ``context_overflow="drop_oldest"`` dropped; ``usage_estimated`` marks
+        an estimated usage, when the tokenizer could not be loaded).
     """
 
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
@@ -326,8 +469,14 @@ class ChatLiaobots(BaseChatModel):
 
     Defaults to ``LIAOBOTS_BASE_URL``, else ``https://liaobots.com``."""
 
-    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
-    """Seconds allowed to connect, and for each silence while reading the answer."""
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=AliasChoices("timeout", "request_timeout"),
+    )
+    """Seconds allowed to connect, and for each silence while reading the answer
+    (also accepted as ``request_timeout``, ChatOpenAI's name)."""
 
     max_retries: int = Field(default=2, ge=0)
     """Retries (with back-off) for failures before the first byte of the answer."""
@@ -364,11 +513,16 @@ class ChatLiaobots(BaseChatModel):
     n: int | None = None
     """Accepted, never sent (warns once, like ``temperature``): one answer per call."""
 
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("max_tokens", "max_completion_tokens"),
+    )
     """Honoured on the client: reading stops once the answer reaches this many
     cl100k_base tokens, the connection is closed and ``finish_reason`` is
-    ``"length"``. Also accepted per call. The service itself stops every
-    answer at 1,000 tokens (also ``"length"``), so a larger value warns."""
+    ``"length"``. Also accepted as ``max_completion_tokens`` (ChatOpenAI's
+    name), and per call. The service itself stops every answer at 1,000
+    tokens (also ``"length"``), so a larger value warns."""
 
     context_overflow: Literal["raise", "drop_oldest"] = "raise"
     """What to do with a conversation the service would cut: its server keeps
@@ -380,7 +534,7 @@ class ChatLiaobots(BaseChatModel):
     ``response_metadata["dropped_messages"]``."""
 
     stream_usage: bool = True
-    """Put the estimated ``usage_metadata`` on the last chunk of a stream (also
+    """Put the ``usage_metadata`` on the last chunk of a stream (also
     a per-call kwarg). ``invoke`` always carries it."""
 
     parse_retries: int = Field(default=1, ge=0)
@@ -451,11 +605,12 @@ class ChatLiaobots(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _check_known_settings(cls, values: Any) -> Any:
-        """Refuse a setting no field has, naming the closest known one."""
+        """Refuse a setting no field has, naming the one meant."""
         if not isinstance(values, dict):
             return values
-        known = set(cls.model_fields)
-        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        known = _setting_names(cls)
+        if "model_kwargs" in values:
+            raise ValueError(_model_kwargs_error(values["model_kwargs"], known))
         hints = _unknown_names(values, known)
         if hints:
             msg = (
@@ -504,37 +659,89 @@ class ChatLiaobots(BaseChatModel):
 
     @model_validator(mode="after")
     def _warn_if_unsent(self) -> ChatLiaobots:
-        _warn_unsent({name: getattr(self, name) for name in UNSENT_PARAMS})
-        if self.max_tokens is not None and self.max_tokens > ANSWER_TOKENS:
-            warnings.warn(
-                f"ChatLiaobots(max_tokens={self.max_tokens}): the service stops "
+        """Warn of the sampling parameters set; a copy, of those it changes."""
+        copied = _COPYING.get()
+        _warn_unsent(
+            {
+                name: getattr(self, name)
+                for name in UNSENT_PARAMS
+                if copied is None or getattr(copied, name) != getattr(self, name)
+            }
+        )
+        limit = self.max_tokens
+        if (
+            limit is not None
+            and limit > ANSWER_TOKENS
+            and (copied is None or copied.max_tokens != limit)
+        ):
+            _warn(
+                f"ChatLiaobots(max_tokens={limit}): the service stops "
                 f"every answer at {ANSWER_TOKENS} tokens (finish_reason "
                 '"length"), so answers stay shorter than that.',
                 LiaobotsUnsupportedParameterWarning,
-                stacklevel=2,
             )
         return self
 
     @model_validator(mode="after")
     def _warn_if_insecure(self) -> ChatLiaobots:
-        if not self.verify_tls:
-            warnings.warn(
-                "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
-                "not verified, so anyone on the network path can read the auth "
-                "code and the conversation.",
-                LiaobotsSecurityWarning,
-                stacklevel=2,
-            )
-        sends_code = self.auth is not None or self.acquire_auth_code
-        parts = urlsplit(self.base_url)
-        if sends_code and parts.scheme == "http" and not is_loopback(self.base_url):
-            warnings.warn(
-                f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
-                ", where anyone on the network path can read it; use https.",
-                LiaobotsSecurityWarning,
-                stacklevel=2,
-            )
+        """Warn of insecure settings; a copy, of those its update brings."""
+        copied = _COPYING.get()
+        known = [] if copied is None else _insecure_warnings(copied)
+        for message in _insecure_warnings(self):
+            if message not in known:
+                _warn(message, LiaobotsSecurityWarning)
         return self
+
+    @property
+    def model_name(self) -> str:
+        """The model's id, `model`, under ChatOpenAI's name for it."""
+        return self.model
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """Copy the model; the settings of ``update`` are validated as at creation.
+
+        So a wrong value fails here, naming the setting and what it accepts,
+        not at the next call; aliases (``model_name``, ``api_key``,
+        ``request_timeout``, ...) are read as in ``ChatLiaobots(...)``, and an
+        unknown name is refused. Warnings come only for what the update
+        changes. ``http_client`` and ``http_async_client`` are shared, never
+        copied, even with ``deep=True``.
+
+        Args:
+            update: Settings to change, by name or alias.
+            deep: Copy the other settings' values deeply.
+
+        Returns:
+            The copy.
+
+        Raises:
+            pydantic.ValidationError: A ``ValueError`` naming the setting.
+        """
+        clients = (self.http_client, self.http_async_client)
+        shared = {id(client): client for client in clients if client is not None}
+        copied = copy.deepcopy(self, shared) if deep else super().model_copy()
+        if not update:
+            return copied
+        names = _setting_names(type(self))
+        changes = {names.get(key, key) for key in update}  # by field name
+        # a profile the model's id gave follows a new id (core derives it)
+        derived = "model" in changes and self.profile == self._resolve_model_profile()
+        kept = {
+            name: getattr(copied, name)
+            for name in type(self).model_fields
+            if name not in changes and not (name == "profile" and derived)
+        }
+        token = _COPYING.set(self)
+        try:
+            validated = type(self)(**kept, **update)  # errors name what was given
+        finally:
+            _COPYING.reset(token)
+        object.__setattr__(
+            validated, "__pydantic_fields_set__", self.model_fields_set | changes
+        )
+        return validated
 
     @property
     def _llm_type(self) -> str:
@@ -724,7 +931,7 @@ class ChatLiaobots(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = self._stream(messages, stop, **{**kwargs, "stream_usage": True})
+        stream = self._stream(messages, stop, **kwargs)
         return _with_call_errors(generate_from_stream(stream))
 
     async def _agenerate(
@@ -734,8 +941,50 @@ class ChatLiaobots(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = self._astream(messages, stop, **{**kwargs, "stream_usage": True})
+        stream = self._astream(messages, stop, **kwargs)
         return _with_call_errors(await agenerate_from_stream(stream))
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """``invoke``'s path, whether core streams it or calls `_generate`.
+
+        ``streaming=True`` (or a streaming callback) makes core read
+        `_stream` directly; either way the message carries the usage, so
+        ``stream_usage=False`` only ever leaves it off a stream's chunks.
+        """
+        return super()._generate_with_cache(
+            messages, stop, run_manager, **{**kwargs, "stream_usage": True}
+        )
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """``ainvoke``'s path: as `_generate_with_cache`, the usage always on."""
+        return await super()._agenerate_with_cache(
+            messages, stop, run_manager, **{**kwargs, "stream_usage": True}
+        )
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The call's parameters for callbacks; warns of per-call arguments unread.
+
+        Core calls it once per call, on the caller's stack (``ainvoke``'s
+        requests run in a task of their own), so the warnings point at the
+        caller's line.
+        """
+        _warn_unsent({name: kwargs.get(name) for name in UNSENT_PARAMS})
+        _warn_unknown(kwargs)
+        return super()._get_invocation_params(stop=stop, **kwargs)
 
     def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
         """Plan the call: instructions in, its turns and their rule out."""
@@ -766,13 +1015,13 @@ class ChatLiaobots(BaseChatModel):
         sequences (else the model's) and the turn's. Records the request's
         input tokens, and any messages dropped, on the turn.
         """
-        _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
-        _warn_unknown(turn.kwargs)
         spec = get_model(turn.kwargs.get("model", self.model))
         prompt, wire = to_wire(turn.messages, self.prompt)
         kept = keep_newest(prompt, wire, spec.input_token_limit, TOKENIZER.count)
         drop = self.context_overflow == "drop_oldest"
         sent = fit(spec.id, kept, wire, drop_oldest=drop)
+        if kept.dropped:
+            _warn(dropped_message(spec.id, kept), LiaobotsHistoryDroppedWarning)
         turn.input_tokens, turn.dropped = kept.input_tokens, kept.dropped
         stops = stop if stop is not None else (self.stop or [])
         temperature = turn.kwargs.get("temperature", self.temperature)

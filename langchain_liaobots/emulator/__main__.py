@@ -17,6 +17,8 @@ python -m langchain_liaobots.emulator --mistakes single_quotes,fenced --seed 1
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import textwrap
 import threading
 from collections.abc import Sequence
@@ -26,6 +28,37 @@ from langchain_liaobots.emulator.mistakes import MISTAKES, mistake_names
 from langchain_liaobots.emulator.server import LiaobotsEmulator
 
 __all__ = ["main"]
+
+MODULE_PROG = "python -m langchain_liaobots.emulator"
+"""The program's name in messages when run with ``python -m``."""
+
+
+def _prog(argv0: str) -> str:
+    """The program's name as the user typed it: the script, or ``python -m ...``."""
+    name = os.path.basename(argv0)
+    return MODULE_PROG if name in ("__main__.py", "") else name
+
+
+def _port(spec: str) -> int:
+    try:
+        port = int(spec)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        msg = f"{spec!r}: expected a port number from 0 to 65535 (0: any free one)."
+        raise argparse.ArgumentTypeError(msg)
+    return port
+
+
+class _HelpFormatter(
+    argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter
+):
+    """Keeps the epilog's layout; shows each option's default, when it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _account(spec: str) -> tuple[str, dict[str, float]]:
@@ -51,18 +84,20 @@ def _mistakes(spec: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m langchain_liaobots.emulator",
+        prog=prog,
         description="Serve a Liaobots-compatible chat endpoint on 127.0.0.1.",
         epilog=(
             f"Fault specs (--fault, used in order, one per request):\n{FAULT_SPECS}"
             "\n\n"
             + textwrap.fill(f"Mistakes (--mistakes): {', '.join(MISTAKES)}, or all.")
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
+    parser.add_argument(
+        "--port", type=_port, default=8765, help="port (0: any free one)"
+    )
     parser.add_argument(
         "--pace", type=float, default=0.0, help="seconds between answer pieces"
     )
@@ -123,23 +158,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the server in the foreground until interrupted.
 
+    A bad option, or a port that cannot be bound (in use, or not allowed),
+    ends the program with a one-line error naming it, and exit code 2.
+
     Args:
         argv: Command-line arguments; defaults to ``sys.argv[1:]``.
     """
-    args = _parser().parse_args(argv)
-    server = LiaobotsEmulator(
-        port=args.port,
-        pace=args.pace,
-        piece_bytes=args.piece_bytes,
-        auth_codes=args.auth_codes,
-        framing=args.framing,
-        require_cookie=args.require_cookie,
-        accounts=dict(args.account),
-        mistakes=args.mistakes,
-        seed=args.seed,
-        persist=args.persist,
-    )
+    parser = _parser(_prog(sys.argv[0]))
+    args = parser.parse_args(argv)
+    try:
+        server = LiaobotsEmulator(
+            port=args.port,
+            pace=args.pace,
+            piece_bytes=args.piece_bytes,
+            auth_codes=args.auth_codes,
+            framing=args.framing,
+            require_cookie=args.require_cookie,
+            accounts=dict(args.account),
+            mistakes=args.mistakes,
+            seed=args.seed,
+            persist=args.persist,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     server.script(*args.fault)
+    try:
+        server.start()
+    except OSError as exc:
+        parser.exit(
+            2,
+            f"{parser.prog}: error: cannot listen on 127.0.0.1:{args.port}: "
+            f"{exc.strerror or exc} (try another --port, or 0 for any free one)\n",
+        )
     with server:
         print(
             f"Liaobots emulator serving at {server.base_url} (Ctrl-C to stop)",

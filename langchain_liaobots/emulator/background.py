@@ -73,12 +73,19 @@ class BackgroundServer:
 
         Returns:
             The running server.
+
+        Raises:
+            OSError: If the port cannot be bound (in use, or not allowed).
         """
         if self._thread is not None:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self._port))
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self._port))
+        except BaseException:
+            sock.close()
+            raise
         self._sock = sock
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()

@@ -14,9 +14,11 @@ docs list them) and the responder wrapper that makes them
 * `with_mistakes` applies one of the named mistakes to each tool-call or
   JSON answer (plain text passes unchanged): with one name, that one; with
   several, a seeded random draw per reply among those that apply to it. After a
-  repair request (a user message starting with `REPAIR_PREFIX`) it
-  answers the original request correctly, or keeps erring with
-  ``persist=True``;
+  repair request (a user message starting with `REPAIR_PREFIX`) or a failed
+  tool call it answers the original request correctly, or keeps erring with
+  ``persist=True``; the exchanges of errors it was told of earlier are
+  dropped from what the wrapped responder reads, so a failed call is still
+  to be made;
 * `catalogue_table` renders the catalogue as the Markdown table of the
   docs.
 """
@@ -546,26 +548,29 @@ def _is_failed_call(message: Mapping[str, str]) -> bool:
 
 
 def _without_repairs(payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The payload as it was before the model was told of an error, and whether it was.
+    """The payload as if the model had not erred, and whether it was just told.
 
-    The model is told by a repair turn (its reply, then the user's repair
-    request) or by failed tool calls (its reply, then results with
+    The model is told of an error by a repair turn (its reply, then the user's
+    repair request) or by failed tool calls (its reply, then results with
     ``status="error"`` or text starting with ``Error``, as a tool node sends for
     an unknown tool and an agent's structured-output tool for bad arguments).
+    Every such exchange is dropped, wherever it is in the conversation, so a
+    mistake corrected earlier does not count as an answered call later (an
+    agent's ``Report`` that failed validation is still to be called). It was
+    *just* told when the conversation ends with one.
     """
-    messages: list[Mapping[str, str]] = list(payload["messages"])
-    told = False
-    while len(messages) > 1 and (
+    messages: list[Mapping[str, str]] = payload["messages"]
+    kept: list[Mapping[str, str]] = []
+    for message in messages:
+        if kept and (_is_repair(message) or _is_failed_call(message)):
+            if len(kept) > 1 and kept[-1]["role"] == "assistant":
+                kept.pop()  # the reply it answers
+            continue
+        kept.append(message)
+    told = len(messages) > 1 and (
         _is_repair(messages[-1]) or _is_failed_call(messages[-1])
-    ):
-        while len(messages) > 1 and (
-            _is_repair(messages[-1]) or _is_failed_call(messages[-1])
-        ):
-            messages.pop()
-        if len(messages) > 1 and messages[-1]["role"] == "assistant":
-            messages.pop()
-        told = True
-    return {**payload, "messages": messages}, told
+    )
+    return {**payload, "messages": kept}, told
 
 
 def _is_call(entry: Any) -> bool:

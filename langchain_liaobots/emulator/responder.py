@@ -13,9 +13,10 @@ demos and agents run end to end offline. In order, the first rule that applies:
    request asks for that has no result since the request, else the first tool
    without one, else the first tool. With ``"auto"``: when the last message is
    the request, every tool it asks for (none: no call). A request *asks for* a
-   tool when it contains the tool's name (``get_weather`` or ``get weather``) or
-   a word of four letters or more from it (``weather``; generic words such as
-   ``tool`` and ``function`` do not count).
+   tool when it contains the tool's name, however it is spelt (``get_weather``,
+   ``get weather``, ``GetWeather`` or ``getWeather`` name both ``get_weather``
+   and ``GetWeather``), or a word of four letters or more from it
+   (``weather``; generic words such as ``tool`` and ``function`` do not count).
 2. **A JSON answer asked for** — an object conforming to the schema, or, in JSON
    mode (no schema), one whose keys are the words quoted in the request
    (``{"answer": <request>}`` when none is quoted).
@@ -162,11 +163,19 @@ def _mentions(text: str, phrase: str) -> bool:
 
 
 def _asks_for(name: str, request: str) -> bool:
+    """Whether ``request`` names the tool, in any spelling, or a word of it.
+
+    ``get_weather``, ``get weather``, ``GetWeather`` and ``getWeather`` all
+    name the tool ``get_weather`` (and ``GetWeather``); ``weather`` is a word
+    of it.
+    """
     words = _name_words(name)
     if _mentions(request, " ".join(words)):
         return True
-    tokens = _TOKEN.findall(request.lower())
-    return any(w in tokens for w in words if len(w) >= 4 and w not in _GENERIC_WORDS)
+    if "".join(words) in _TOKEN.findall(request.lower()):
+        return True
+    spoken = _name_words(request)
+    return any(w in spoken for w in words if len(w) >= 4 and w not in _GENERIC_WORDS)
 
 
 def _choose_tools(offer: ToolOffer, convo: _Conversation) -> list[dict[str, Any]]:

@@ -24,20 +24,17 @@ no I/O; the tokenizer is an argument.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from langchain_liaobots.errors import (
-    LiaobotsContextOverflowError,
-    LiaobotsHistoryDroppedWarning,
-)
+from langchain_liaobots.errors import LiaobotsContextOverflowError
 from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
 
 __all__ = [
     "ANSWER_TOKENS",
     "Kept",
+    "dropped_message",
     "fit",
     "keep_newest",
     "overflow_message",
@@ -154,8 +151,9 @@ def fit(
         model: The model id, for the messages.
         kept: `keep_newest`'s result for ``messages``.
         messages: The request's wire messages.
-        drop_oldest: Drop what the server would drop, with a warning, instead
-            of raising (``context_overflow="drop_oldest"``).
+        drop_oldest: Drop what the server would drop instead of raising
+            (``context_overflow="drop_oldest"``; the caller says so with
+            `dropped_message`).
 
     Returns:
         ``messages``, or its newest ``kept.kept``.
@@ -174,15 +172,24 @@ def fit(
             input_tokens=kept.input_tokens,
             token_limit=kept.token_limit,
         )
-    warnings.warn(
-        f"Dropped the oldest {kept.dropped} of {kept.messages} message(s) for "
-        f"model {model!r}, as the service would (context_overflow="
-        f'"drop_oldest"): {kept.input_tokens} tokens kept of a budget of '
-        f"{kept.budget}.",
-        LiaobotsHistoryDroppedWarning,
-        stacklevel=4,
-    )
     return messages[kept.dropped :]
+
+
+def dropped_message(model: str, kept: Kept) -> str:
+    """Say what was dropped to fit the server's budget (the warning's text).
+
+    Args:
+        model: The model id.
+        kept: `keep_newest`'s result, with something dropped.
+
+    Returns:
+        The message.
+    """
+    return (
+        f"Dropped the oldest {kept.dropped} of {kept.messages} message(s) for "
+        f'model {model!r}, as the service would (context_overflow="drop_oldest"'
+        f"): {kept.input_tokens} tokens kept of a budget of {kept.budget}."
+    )
 
 
 def overflow_message(model: str, kept: Kept) -> str:

@@ -17,17 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain.agents import create_agent
 from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 
 from langchain_liaobots import ChatLiaobots
 from langchain_liaobots.emulator import LiaobotsEmulator
 from langchain_liaobots.emulator.mistakes import MISTAKES
 from tests.helpers.replies import (
+    QUESTION,
     SCENARIOS,
     Outcome,
+    Report,
     baseline,
     cases,
     chats,
+    get_weather,
     reply_table,
 )
 
@@ -98,3 +104,24 @@ def _check(outcome: Outcome, result: Any, expected: Any) -> None:
         assert isinstance(result, list)
         assert len(result) == 1
         assert result[0][0] != "get_weather"
+
+
+@pytest.mark.parametrize("seed", [14, *range(8)])
+async def test_an_agent_with_a_response_format_ends_after_a_plain_agent_run(
+    seed: int,
+) -> None:
+    # Issue 21.16: with mistakes="all", seed=14, a Report that failed validation
+    # was later taken as answered, and the agent called get_weather until the
+    # recursion limit. Told of its error, the model corrects itself.
+    question = {"messages": [HumanMessage(QUESTION)]}
+    config: RunnableConfig = {"recursion_limit": 16}
+    expected = Report(city="Paris", summary="Sunny, 21 °C in Paris")
+    with LiaobotsEmulator(mistakes="all", seed=seed) as server:
+        llm = ChatLiaobots(base_url=server.base_url, auth="k", timeout=10)
+        plain = create_agent(llm, tools=[get_weather])
+        structured = create_agent(llm, tools=[get_weather], response_format=Report)
+        plain.invoke(question, config)
+        assert structured.invoke(question, config)["structured_response"] == expected
+        await plain.ainvoke(question, config)
+        state = await structured.ainvoke(question, config)
+        assert state["structured_response"] == expected

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
@@ -508,3 +508,50 @@ def test_the_docs_list_the_catalogue() -> None:
     found = re.search(rf"^{re.escape(header)}\n(?:\|.*\n)*", text, re.M)
     assert found is not None, f"no table headed {header!r} in {DOCS.name}"
     assert found.group().rstrip("\n") == catalogue_table()
+
+
+class Report(BaseModel):
+    """A weather report."""
+
+    city: str
+    summary: str
+
+
+def test_a_failed_call_corrected_earlier_does_not_count_as_answered() -> None:
+    # The model called Report wrongly, was told (the structured-output tool's
+    # "Error: ..." result), called get_weather instead and got its result: the
+    # report is still to be made, not another get_weather call (issue 21.16).
+    ask = "What is the weather in Paris?"
+    messages: list[BaseMessage] = [
+        HumanMessage(ask),
+        AIMessage(
+            "", tool_calls=[{"name": "Report", "args": {"city": "Paris"}, "id": "c1"}]
+        ),
+        ToolMessage("Error: 1 validation error for Report", tool_call_id="c1"),
+        AIMessage(
+            "",
+            tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "c2"}],
+        ),
+        ToolMessage("Sunny", tool_call_id="c2", name="get_weather"),
+    ]
+    body = payload(messages, tools=[get_weather, Report], tool_choice="any")
+    responder = with_mistakes(default_responder, "fenced")
+    text = responder(body)
+    assert responder.made == ["fenced"]  # not just told: a mistake is made
+    assert '"Report"' in text
+    assert '"get_weather"' not in text
+    # the correct answer, as without the earlier error
+    without = payload(
+        [*messages[:1], *messages[3:]], tools=[get_weather, Report], tool_choice="any"
+    )
+    plain = with_mistakes(default_responder, "fenced", persist=False)
+    told = {
+        **body,
+        "messages": [
+            *body["messages"],
+            {"role": "assistant", "content": "{}"},
+            {"role": "user", "content": f"{REPAIR_PREFIX}\nno call."},
+        ],
+    }
+    assert plain(told) == default_responder(without)
+    assert plain.made == [None]

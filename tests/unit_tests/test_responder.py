@@ -226,3 +226,32 @@ def test_enum_values_match_whole_words() -> None:
     }
     assert answer_schema(schema, "This shirt is xl") == {"size": "xl"}
     assert answer_schema(schema, "Sizes vary") == {"size": "s"}
+
+
+class GetWeather(BaseModel):
+    """Get the weather in a city."""
+
+    city: str
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "use GetWeather for 'Paris'",
+        "use getWeather for 'Paris'",
+        "use get_weather for 'Paris'",
+        "use get weather for 'Paris'",
+        "what is the Weather in 'Paris'?",
+    ],
+)
+@pytest.mark.parametrize("tool_", [GetWeather, get_weather])
+def test_a_tool_is_asked_for_by_its_name_in_any_spelling(
+    request_text: str, tool_: Any
+) -> None:
+    name = "GetWeather" if tool_ is GetWeather else "get_weather"
+    assert calls(respond(request_text, tools=[tool_])) == [(name, {"city": "Paris"})]
+
+
+def test_a_camel_case_name_is_not_asked_for_by_an_unrelated_word() -> None:
+    reply = respond("get me a coffee in 'Paris'", tools=[GetWeather])
+    assert reply == "You said: get me a coffee in 'Paris'"
