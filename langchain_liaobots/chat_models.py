@@ -31,6 +31,7 @@ import difflib
 import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -93,7 +94,11 @@ from langchain_liaobots.wire.protocol import (
     PROTOCOL_HEADERS,
     BodyFormat,
 )
-from langchain_liaobots.wire.request import build_models_request, build_request
+from langchain_liaobots.wire.request import (
+    build_models_request,
+    build_request,
+    check_provider,
+)
 from langchain_liaobots.wire.tokens import (
     count_input_tokens,
     count_text_tokens,
@@ -455,11 +460,12 @@ class ChatLiaobots(BaseChatModel):
             raise ValueError(msg)
         return value
 
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        get_model(value)  # a ValueError naming the known ids and register_model
-        return value
+    @model_validator(mode="after")
+    def _check_model(self) -> ChatLiaobots:
+        # A ValueError naming the known ids (with base_url's listed ones) and
+        # register_model; and one naming body_format if it cannot name the model.
+        check_provider(get_model(self.model, self.base_url), self.body_format)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -573,7 +579,7 @@ class ChatLiaobots(BaseChatModel):
         return params
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        spec = get_model(self.model)
+        spec = get_model(self.model, self.base_url)
         profile = ModelProfile(
             text_inputs=True,
             text_outputs=True,
@@ -727,7 +733,7 @@ class ChatLiaobots(BaseChatModel):
         """
         _warn_unsent({name: turn.kwargs.get(name) for name in UNSENT_PARAMS})
         _warn_unknown(turn.kwargs)
-        spec = get_model(turn.kwargs.get("model", self.model))
+        spec = get_model(turn.kwargs.get("model", self.model), self.base_url)
         prompt, wire = to_wire(turn.messages, self.prompt)
         turn.input_tokens = check_limits(spec, prompt, wire)
         stops = stop if stop is not None else (self.stop or [])
@@ -875,7 +881,7 @@ class ChatLiaobots(BaseChatModel):
         base_url = self.base_url
         return exchange.fetch_json(
             lambda: build_models_request(base_url),
-            register_discovered,
+            partial(register_discovered, base_url=base_url),
             client.credentials,
             timeout=self.timeout,
             max_retries=self.max_retries,
@@ -911,10 +917,11 @@ class ChatLiaobots(BaseChatModel):
         return await AsyncDriver(client).acall(self._account_exchange(client))
 
     def discover_models(self) -> list[ModelSpec]:
-        """Ask the service for its models (``POST /api/models``) and register them.
+        """Ask the service for its models (``POST /api/models``), kept for base_url.
 
-        The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified
-        values; other discovered ids become usable as ``model=``.
+        The listed ids become usable as ``model=`` for this ``base_url`` only
+        (`register_discovered`: bounded, never touching other base URLs); the
+        seed entries keep their specified limits.
 
         Returns:
             The registered entries, in the service's order.
