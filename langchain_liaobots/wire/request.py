@@ -301,6 +301,7 @@ def with_auth_headers(
 
 
 def _refused(status: int, what: str) -> LiaobotsRedirectError:
+    """The error of a redirect not followed, ``what`` saying where it led."""
     msg = (
         f"Liaobots answered HTTP {status}, redirecting {what}. It was not followed, "
         "so the auth code was not sent there. If the service has moved, set "
@@ -311,15 +312,15 @@ def _refused(status: int, what: str) -> LiaobotsRedirectError:
 
 def _redirect_target(request: Request, status: int, location: str) -> str:
     """The URL a ``Location`` leads to, if it stays on the request's origin."""
+    problem = odd_character(location)  # read before urljoin, which drops some
     try:
-        problem = odd_character(location)  # urljoin would drop some
         if problem is not None:
             raise AmbiguousURLError(problem)
         target = urljoin(request.url, location)
         origin = strict_origin(target)
         same = origin == strict_origin(request.url)
     except AmbiguousURLError as exc:
-        what = f"to a Location that {exc} (HTTP libraries could read it apart)"
+        what = f"to a Location that {exc} (HTTP libraries may disagree on its origin)"
         raise _refused(status, what) from None
     if not same:
         raise _refused(status, f"to another origin ({origin})")
