@@ -46,6 +46,7 @@ from collections.abc import (
     Sequence,
 )
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Literal, cast
@@ -125,7 +126,11 @@ from langchain_liaobots.wire.protocol import (
     PROTOCOL_HEADERS,
     BodyFormat,
 )
-from langchain_liaobots.wire.request import build_models_request, build_request
+from langchain_liaobots.wire.request import (
+    build_models_request,
+    build_request,
+    check_provider,
+)
 from langchain_liaobots.wire.urls import is_loopback, normalize_base_url
 
 __all__ = ["ChatLiaobots"]
@@ -636,11 +641,12 @@ class ChatLiaobots(BaseChatModel):
             raise ValueError(msg)
         return value
 
-    @field_validator("model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        get_model(value)  # a ValueError naming the known ids and register_model
-        return value
+    @model_validator(mode="after")
+    def _check_model(self) -> ChatLiaobots:
+        # A ValueError naming the known ids (with base_url's listed ones) and
+        # register_model; and one naming body_format if it cannot name the model.
+        check_provider(get_model(self.model, self.base_url), self.body_format)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -814,7 +820,7 @@ class ChatLiaobots(BaseChatModel):
         return params
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        spec = get_model(self.model)
+        spec = get_model(self.model, self.base_url)
         profile = ModelProfile(
             text_inputs=True,
             text_outputs=True,
@@ -1015,7 +1021,7 @@ class ChatLiaobots(BaseChatModel):
         sequences (else the model's) and the turn's. Records the request's
         input tokens, and any messages dropped, on the turn.
         """
-        spec = get_model(turn.kwargs.get("model", self.model))
+        spec = get_model(turn.kwargs.get("model", self.model), self.base_url)
         prompt, wire = to_wire(turn.messages, self.prompt)
         kept = keep_newest(prompt, wire, spec.input_token_limit, TOKENIZER.count)
         drop = self.context_overflow == "drop_oldest"
@@ -1187,7 +1193,7 @@ class ChatLiaobots(BaseChatModel):
         base_url = self.base_url
         return exchange.fetch_json(
             lambda: build_models_request(base_url),
-            register_discovered,
+            partial(register_discovered, base_url=base_url),
             client.credentials,
             timeout=self.timeout,
             max_retries=self.max_retries,
@@ -1223,10 +1229,11 @@ class ChatLiaobots(BaseChatModel):
         return await AsyncDriver(client).acall(self._account_exchange(client))
 
     def discover_models(self) -> list[ModelSpec]:
-        """Ask the service for its models (``POST /api/models``) and register them.
+        """Ask the service for its models (``POST /api/models``), kept for base_url.
 
-        The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified
-        values; other discovered ids become usable as ``model=``.
+        The listed ids become usable as ``model=`` for this ``base_url`` only
+        (`register_discovered`: bounded, never touching other base URLs); the
+        seed entries keep their specified limits.
 
         Returns:
             The registered entries, in the service's order.

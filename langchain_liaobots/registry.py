@@ -17,20 +17,32 @@ tool calling, ``tool_choice``, native structured output); ``ChatLiaobots.profile
 reports it. Those flags never travel on the wire.
 
 `register_discovered` takes the JSON array ``POST /api/models`` answers
-(model discovery; the I/O is the transports') and registers its entries.
+(model discovery; the I/O is the transports') and keeps its entries **for the
+base URL that listed them**: one server's listing never changes what another
+base URL's models are. A lookup (`get_model` with ``base_url=``) reads, in
+order: an entry the user registered (`register_model`) or a seed entry, whose
+limits are the specified ones (a listing may only add the ``provider``,
+``model`` family and ``context`` they lack); that base URL's listed entry; the
+package's other built-in entries. Each base URL keeps at most
+`MAX_LISTED_MODELS` entries, and listings of at most `MAX_LISTING_SERVERS`
+base URLs are kept (the least recently listed is dropped first).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langchain_liaobots.errors import LiaobotsUnexpectedResponseError
 
 __all__ = [
+    "MAX_LISTED_MODELS",
+    "MAX_LISTING_SERVERS",
     "ModelSpec",
     "get_model",
     "known_model_ids",
@@ -39,6 +51,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger("langchain_liaobots")
+
+MAX_LISTED_MODELS: Final = 1000
+"""The most entries kept from one base URL's model listing (the first ones)."""
+
+MAX_LISTING_SERVERS: Final = 64
+"""The most base URLs whose listings are kept (the least recently listed go)."""
 
 
 class ModelSpec(BaseModel):
@@ -127,11 +145,26 @@ _LATER: tuple[ModelSpec, ...] = (
 """Later entries whose limits the protocol reference records."""
 
 _REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SEED, *_LATER)}
-_SEED_IDS = frozenset(spec.id for spec in _SEED)
+"""The process-wide entries: the built-in ones and those `register_model` adds."""
+
+_BUILT_IN: Final = dict(_REGISTRY)
+"""The package's own entries (a listing stands in for them on its base URL)."""
+
+_SEED_IDS: Final = frozenset(spec.id for spec in _SEED)
+
+_LISTED: OrderedDict[str, dict[str, ModelSpec]] = OrderedDict()
+"""Each base URL's listed entries, the most recently listed last."""
+
+_LISTED_LOCK = threading.Lock()
+
+_LABELS: Final = ("provider", "family", "context")
+"""What a listing may add to a seed entry: labels, never limits."""
 
 
 def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
     """Add or replace a registry entry so ``ChatLiaobots(model=id)`` accepts it.
+
+    The entry applies to every base URL, over any server's listing of the id.
 
     Args:
         spec: A `ModelSpec`, or a wire-shaped dict such as
@@ -152,19 +185,61 @@ def register_model(spec: ModelSpec | Mapping[str, Any]) -> ModelSpec:
     return entry
 
 
-def register_discovered(entries: Any) -> list[ModelSpec]:
-    """Register the entries of a model-discovery answer (``POST /api/models``).
+def _merged(listed: ModelSpec) -> ModelSpec:
+    """A listed entry as kept: a seed id keeps its limits, gaining only labels."""
+    if listed.id not in _SEED_IDS:
+        return listed
+    seed = _BUILT_IN[listed.id]
+    labels = {
+        name: getattr(listed, name)
+        for name in _LABELS
+        if getattr(seed, name) is None and getattr(listed, name) is not None
+    }
+    return seed.model_copy(update=labels) if labels else seed
 
-    The seed entries (``gpt-4``, ``gpt-3.5-turbo``) keep their specified values;
-    an entry with zero limits (``maxLength: 0, tokenLimit: 0, context: 0``, as
-    2025 lists sent) is a usable model whose limits are unknown; an entry that
-    is not a valid registry entry is skipped with a warning.
+
+def _read_listing(entries: list[Any]) -> dict[str, ModelSpec]:
+    """The valid entries of a listing, in order, at most `MAX_LISTED_MODELS`."""
+    listed: dict[str, ModelSpec] = {}
+    for i, entry in enumerate(entries):
+        if len(listed) == MAX_LISTED_MODELS:
+            logger.warning(
+                "Kept the first %d of the %d /api/models entries (MAX_LISTED_MODELS).",
+                MAX_LISTED_MODELS,
+                len(entries),
+            )
+            break
+        try:
+            spec = ModelSpec.model_validate(entry)
+        except ValidationError as exc:
+            fields = ", ".join(
+                ".".join(map(str, e["loc"])) or "entry" for e in exc.errors()
+            )
+            logger.warning("Skipped /api/models entry %d: invalid %s.", i, fields)
+            continue
+        listed[spec.id] = _merged(spec)
+    return listed
+
+
+def register_discovered(entries: Any, base_url: str) -> list[ModelSpec]:
+    """Keep the entries of a model-discovery answer for the base URL that sent it.
+
+    The listing replaces that base URL's earlier one and no other: for other
+    base URLs nothing changes. The seed entries (``gpt-4``, ``gpt-3.5-turbo``)
+    keep their specified limits, taking from the listing only a ``provider``,
+    ``model`` family or ``context`` they lack (the 2025 body needs the
+    provider); an entry with zero limits (``maxLength: 0, tokenLimit: 0,
+    context: 0``, as 2025 lists sent) is a usable model whose limits are
+    unknown; an entry that is not a valid registry entry is skipped with a
+    warning, and entries past `MAX_LISTED_MODELS` are dropped with one.
 
     Args:
         entries: The parsed JSON answer: a bare array of registry entries.
+        base_url: The (normalized) base URL whose ``/api/models`` answered.
 
     Returns:
-        The entries now registered for the discovered ids, in answer order.
+        The entries that the listed ids now name for ``base_url``, in answer
+        order.
 
     Raises:
         LiaobotsUnexpectedResponseError: If the answer is not an array.
@@ -175,32 +250,36 @@ def register_discovered(entries: Any) -> list[ModelSpec]:
             f"{type(entries).__name__}, not an array of models; check base_url."
         )
         raise LiaobotsUnexpectedResponseError(msg, status_code=200)
-    found: list[ModelSpec] = []
-    for i, entry in enumerate(entries):
-        try:
-            spec = ModelSpec.model_validate(entry)
-        except ValidationError as exc:
-            fields = ", ".join(
-                ".".join(map(str, e["loc"])) or "entry" for e in exc.errors()
-            )
-            logger.warning("Skipped /api/models entry %d: invalid %s.", i, fields)
-            continue
-        if spec.id not in _SEED_IDS:
-            _REGISTRY[spec.id] = spec
-        found.append(_REGISTRY[spec.id])
-    return found
+    listed = _read_listing(entries)
+    with _LISTED_LOCK:
+        _LISTED.pop(base_url, None)
+        _LISTED[base_url] = listed
+        while len(_LISTED) > MAX_LISTING_SERVERS:
+            _LISTED.popitem(last=False)
+    return [get_model(model_id, base_url=base_url) for model_id in listed]
 
 
-def known_model_ids() -> list[str]:
-    """Return the registered model ids, sorted."""
-    return sorted(_REGISTRY)
+def known_model_ids(base_url: str | None = None) -> list[str]:
+    """Return the registered model ids, sorted.
+
+    Args:
+        base_url: Also count the ids this base URL listed (`register_discovered`).
+
+    Returns:
+        The ids.
+    """
+    listed = _LISTED.get(base_url, {}) if base_url else {}
+    return sorted({*_REGISTRY, *listed})
 
 
-def get_model(model_id: str) -> ModelSpec:
-    """Return the registry entry for ``model_id``.
+def get_model(model_id: str, base_url: str | None = None) -> ModelSpec:
+    """Return the registry entry for ``model_id`` (as ``base_url`` knows it).
 
     Args:
         model_id: A registered id such as ``"gpt-4"``.
+        base_url: The (normalized) base URL of the call: its listed entries
+            apply, over the package's built-in entries other than the seeds;
+            an entry of `register_model` wins over them.
 
     Returns:
         The entry.
@@ -208,13 +287,26 @@ def get_model(model_id: str) -> ModelSpec:
     Raises:
         ValueError: If the id is unknown; the message lists the known ids.
     """
-    try:
-        return _REGISTRY[model_id]
-    except KeyError:
-        msg = (
-            f"Unknown Liaobots model {model_id!r}. Known models: "
-            f"{', '.join(known_model_ids())}. Register another with "
-            "langchain_liaobots.register_model({'id': ..., 'name': ..., "
-            "'maxLength': ..., 'tokenLimit': ...})."
-        )
-        raise ValueError(msg) from None
+    entry = _REGISTRY.get(model_id)
+    listed = _LISTED.get(base_url, {}).get(model_id) if base_url else None
+    if listed is not None and (entry is None or _is_overridable(entry)):
+        return listed
+    if entry is not None:
+        return entry
+    msg = (
+        f"Unknown Liaobots model {model_id!r}. Known models: "
+        f"{', '.join(known_model_ids(base_url))}. Register another with "
+        "langchain_liaobots.register_model({'id': ..., 'name': ..., "
+        "'maxLength': ..., 'tokenLimit': ...}), or discover the service's with "
+        "discover_models()."
+    )
+    raise ValueError(msg)
+
+
+def _is_overridable(entry: ModelSpec) -> bool:
+    """Whether a listing may stand in for a process-wide entry for its base URL.
+
+    A built-in entry may (a seed's listed version keeps the specified limits);
+    an entry of `register_model` is the user's and wins.
+    """
+    return _BUILT_IN.get(entry.id) is entry

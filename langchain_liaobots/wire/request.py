@@ -68,6 +68,7 @@ __all__ = [
     "build_payload",
     "build_request",
     "build_user_request",
+    "check_provider",
     "follow_redirect",
     "with_auth_headers",
 ]
@@ -98,6 +99,31 @@ class Request:
         return f"Request(url={self.url!r}, body=<{len(self.body)} bytes>)"
 
 
+def check_provider(spec: ModelSpec, body_format: BodyFormat) -> None:
+    """Check that the body format can name the model: 2025 bodies need a provider.
+
+    Args:
+        spec: The model's registry entry.
+        body_format: The body shape.
+
+    Raises:
+        ValueError: If ``body_format`` is ``"2025"`` and the entry has no
+            ``provider``; the message names the setting and what to do.
+    """
+    if body_format == "2025" and not spec.provider:
+        msg = (
+            f"body_format='2025' sends the model's provider (models: [{{modelId, "
+            f"provider}}]), and model {spec.id!r} has no provider in the registry. "
+            "Choose a model whose entry names one (such as 'gpt-4o-free'), "
+            "register the entry with a provider (register_model({..., "
+            "'provider': 'OpenAI'})), discover the server's models first "
+            "(ChatLiaobots(base_url=...).discover_models(): a listing that names "
+            "the provider supplies it for that base_url), or use "
+            "body_format='2023'."
+        )
+        raise ValueError(msg)
+
+
 def build_payload(
     spec: ModelSpec,
     prompt: str,
@@ -124,18 +150,13 @@ def build_payload(
         order, then ``temperature`` when set.
 
     Raises:
-        ValueError: If the 2025 shape is asked for a model without a provider.
+        ValueError: If the 2025 shape is asked for a model without a provider
+            (`check_provider`).
     """
     conversation = conversation_id or str(uuid.uuid4())
     wire_messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+    check_provider(spec, body_format)
     if body_format == "2025":
-        if not spec.provider:
-            msg = (
-                f"Model {spec.id!r} has no provider, which the 2025 body needs "
-                "(models: [{modelId, provider}]). Register the entry with a "
-                "provider, discover the service's models, or use body_format='2023'."
-            )
-            raise ValueError(msg)
         payload: dict[str, Any] = {
             "conversationId": conversation,
             "models": [{"modelId": spec.id, "provider": spec.provider}],
@@ -291,6 +312,7 @@ def with_auth_headers(
 
 
 def _refused(status: int, what: str) -> LiaobotsRedirectError:
+    """The error of a redirect not followed, ``what`` saying where it led."""
     msg = (
         f"Liaobots answered HTTP {status}, redirecting {what}. It was not followed, "
         "so the auth code was not sent there. If the service has moved, set "
@@ -301,15 +323,15 @@ def _refused(status: int, what: str) -> LiaobotsRedirectError:
 
 def _redirect_target(request: Request, status: int, location: str) -> str:
     """The URL a ``Location`` leads to, if it stays on the request's origin."""
+    problem = odd_character(location)  # read before urljoin, which drops some
     try:
-        problem = odd_character(location)  # urljoin would drop some
         if problem is not None:
             raise AmbiguousURLError(problem)
         target = urljoin(request.url, location)
         origin = strict_origin(target)
         same = origin == strict_origin(request.url)
     except AmbiguousURLError as exc:
-        what = f"to a Location that {exc} (HTTP libraries could read it apart)"
+        what = f"to a Location that {exc} (HTTP libraries may disagree on its origin)"
         raise _refused(status, what) from None
     if not same:
         raise _refused(status, f"to another origin ({origin})")

@@ -6,10 +6,10 @@
 * `origin_of` is a base URL's ``scheme://host[:port]`` (the ``origin`` and
   ``referer`` headers);
 * `strict_origin` reads a URL's `Origin` (scheme, host, port, the default
-  port filled in) only when every HTTP library reads the same one, and
-  otherwise raises `AmbiguousURLError` naming what it refused; `same_origin`
-  and `canonical_origin` compare and show origins read that way (the
-  redirect policy's test);
+  port filled in; its ``str`` is safe to quote) only when every HTTP library
+  reads the same one, and otherwise raises `AmbiguousURLError` saying what it
+  refused; `same_origin` compares origins read that way (the redirect
+  policy's test);
 * `is_loopback` tells whether a URL's host is this machine.
 
 The one origin policy: ``urllib3`` (the sync path), ``yarl`` (the async path)
@@ -18,10 +18,11 @@ backslash where ``urllib.parse`` reads on to an ``@``; ``urllib.parse`` drops
 tabs and newlines; percent-escapes in a host are decoded by some). A URL is
 read here only if it has none of those shapes: printable ASCII without
 backslash or space, ``scheme://host[:port]`` with no ``user@`` part, a host of
-letters, digits, ``.``, ``-``, ``_``, ``~`` (or a bracketed IPv6 address) and a
-port of digits. Every library reads such a URL's origin alike
-(``tests/unit_tests/test_urls.py`` checks it against all three), so the origin
-compared is the one the connection is opened to.
+dot-separated labels of letters, digits, ``-``, ``_``, ``~`` (or a bracketed
+IPv6 address) and a port of digits. Every library reads such a URL's origin
+alike (``tests/unit_tests/test_urls.py`` checks it against ``urllib.parse``,
+``urllib3``, ``requests``' prepared URL and ``yarl``), so the origin compared
+is the one the connection is opened to.
 
 Nothing here touches a socket or resolves a name.
 """
@@ -39,7 +40,6 @@ from langchain_liaobots.wire.protocol import CHAT_PATH
 __all__ = [
     "AmbiguousURLError",
     "Origin",
-    "canonical_origin",
     "is_loopback",
     "normalize_base_url",
     "odd_character",
@@ -56,7 +56,12 @@ _SPLIT: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)", re.DOTA
 """RFC 3986's reading of an absolute URL: scheme, authority, the rest."""
 
 _HOST_PORT: Final = re.compile(
-    r"(?:(?P<name>[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*\.?)|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?"
+    r"""
+    (?: (?P<name> [A-Za-z0-9_~-]+ (?: \.[A-Za-z0-9_~-]+ )* \.? )
+      | \[ (?P<ipv6> [0-9A-Fa-f:.]+ ) \] )
+    (?: : (?P<port> [0-9]{1,5} ) )?
+    """,
+    re.VERBOSE,
 )
 """A host (a plain name or IPv4 address, or a bracketed IPv6 one) and a port."""
 
@@ -239,22 +244,6 @@ def normalize_base_url(base_url: str, setting: str = "base_url") -> str:
             path = path[: -len(suffix)].rstrip("/")
             break
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
-def canonical_origin(url: str) -> str:
-    """Show a URL's origin as `same_origin` compares it.
-
-    Args:
-        url: An absolute URL that `strict_origin` reads.
-
-    Returns:
-        ``scheme://host:port``, lower-cased, the default port filled in, and
-        never a path, a query or credentials (so it is safe to quote).
-
-    Raises:
-        AmbiguousURLError: If `strict_origin` refuses the URL.
-    """
-    return str(strict_origin(url))
 
 
 def same_origin(a: str, b: str) -> bool:

@@ -20,12 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-_ANSWERS = {
-    "/api/user": {"authCode": "other-origin-code", "balance": 1, "amount": 1},
-    "/api/models": [
-        {"id": "peer-model", "name": "Peer", "maxLength": 100, "tokenLimit": 50}
-    ],
-}
+_ACCOUNT = {"authCode": "other-origin-code", "balance": 1, "amount": 1}
 
 
 @dataclass(frozen=True)
@@ -123,10 +118,17 @@ class RecordingServer(_Peer):
 
     ANSWER = "answered by the recording server"
 
+    models: list[dict[str, Any]]
+    """What ``/api/models`` answers (settable)."""
+
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.models = [
+            {"id": "peer-model", "name": "Peer", "maxLength": 100, "tokenLimit": 50}
+        ]
+
         def respond(handler: BaseHTTPRequestHandler) -> None:
-            path = handler.path.rpartition("/api/")[2]
-            answer = _ANSWERS.get("/api/" + path)
+            endpoint = handler.path.rpartition("/api/")[2]
+            answer = {"user": _ACCOUNT, "models": self.models}.get(endpoint)
             if answer is None:
                 _reply(handler, 200, self.ANSWER.encode())
             else:

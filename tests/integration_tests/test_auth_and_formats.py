@@ -232,8 +232,8 @@ def test_model_discovery_registers_the_services_models() -> None:
         llm = ChatLiaobots(base_url=server.base_url, auth="k")
         found = llm.discover_models()
         assert [m.id for m in found] == ["gpt-4", "disc-model-1"]
-        assert get_model("gpt-4").max_length == 24000  # the seed wins
-        assert get_model("disc-model-1").provider == "Anthropic"
+        assert get_model("gpt-4", server.base_url).max_length == 24000  # the seed's
+        assert get_model("disc-model-1", server.base_url).provider == "Anthropic"
         assert server.requests[-1].path == MODELS_PATH
         assert server.requests[-1].payload == {"key": ""}
         assert [m.id for m in asyncio.run(llm.adiscover_models())] == [
@@ -261,11 +261,8 @@ def test_2025_body_on_the_wire(server: LiaobotsEmulator) -> None:
     ]
     assert payload["models"] == [{"modelId": "gpt-4o-free", "provider": "OpenAI"}]
     assert payload["search"] == "false"
-    without_provider = ChatLiaobots(
-        base_url=server.base_url, auth="k", body_format="2025"
-    )
-    with pytest.raises(ValueError, match="has no provider"):
-        without_provider.invoke("hi")
+    with pytest.raises(ValueError, match=r"body_format='2025'.*has no provider"):
+        ChatLiaobots(base_url=server.base_url, auth="k", body_format="2025")
     assert len(server.requests) == 1
 
 

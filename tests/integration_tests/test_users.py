@@ -196,7 +196,7 @@ def test_models_of_unknown_limits_are_registered_and_usable() -> None:
     with LiaobotsEmulator(models=[entry]) as server:
         llm = ChatLiaobots(base_url=server.base_url, auth="k")
         (spec,) = llm.discover_models()
-        assert spec == get_model("zero-limits-model")
+        assert spec == get_model("zero-limits-model", server.base_url)
         assert spec.input_token_limit is None
         big = "x" * 30_000  # over the seed entries' budgets; this one is unknown
         zero = ChatLiaobots(base_url=server.base_url, auth="k", model=spec.id)
