@@ -3,7 +3,8 @@
 ``ChatLiaobots._stream`` and ``_astream`` both start with `plan_call`,
 which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
-``response_format``, ``check_reply``, ``parse_retries``) off the call and
+``response_format``, ``check_reply``, ``parse_retries``, ``strict_calls``) off
+the call and
 returns a `Call`. Iterating `Call.turns` gives one `Turn`
 per request:
 
@@ -64,6 +65,7 @@ PLAN_KWARGS = (
     "response_format",
     "check_reply",
     "parse_retries",
+    "strict_calls",
 )
 """The per-call kwargs this layer consumes; the rest go to the request."""
 
@@ -393,7 +395,9 @@ def plan_call(
             ``response_format``, ``parse_retries`` (overrides the argument) and
             ``check_reply`` (``False``: take any reply, as
             ``with_structured_output`` does, which checks and repairs the
-            reply itself) are consumed here.
+            reply itself) and ``strict_calls`` (``True``: only the package's
+            own ``{"tool_calls": [...]}`` envelope, opening the reply, is read
+            as a call; see `ReplyParser`) are consumed here.
         max_tokens: Cut the answer after this many tokens (``None``: no cut).
         parse_retries: Repair turns for a reply that breaks the call's rule.
 
@@ -402,8 +406,8 @@ def plan_call(
 
     Raises:
         ValueError: If a tool is not a function tool, ``tool_choice`` or
-            ``response_format`` is not supported, or ``max_tokens`` is not a
-            positive integer.
+            ``response_format`` is not supported, ``strict_calls`` is not a
+            bool, or ``max_tokens`` is not a positive integer.
     """
     rest = {k: v for k, v in kwargs.items() if k not in PLAN_KWARGS}
     functions = [
@@ -412,6 +416,10 @@ def plan_call(
     names = tuple(f["name"] for f in functions)
     choice = tools.normalize_tool_choice(kwargs.get("tool_choice"), names)
     answer = structured.read_response_format(kwargs.get("response_format"))
+    strict = kwargs.get("strict_calls", False)
+    if not isinstance(strict, bool):
+        msg = f"strict_calls must be True or False, got {strict!r}."
+        raise ValueError(msg)
     calls = bool(functions) and choice != "none"
     sections = []
     if calls:
@@ -436,7 +444,10 @@ def plan_call(
             kwargs=rest,
             stops=tools.RESULT_OPENINGS if calls else (),
             new_parser=partial(
-                ReplyParser, tool_calls=calls, json_only=answer is not None
+                ReplyParser,
+                tool_calls=calls,
+                json_only=answer is not None,
+                strict=strict,
             ),
             budget=ReplyBudget(max_tokens),
             rule=rule,

@@ -365,6 +365,17 @@ def _opening_at(buf: str, found: re.Match[str]) -> int:
         found = next_found
 
 
+def _envelope_opening(s: str) -> int:
+    """Whether ``s``, which starts with ``{``, opens the package's own envelope.
+
+    Returns:
+        ``0`` for ``{"tool_calls"`` (strict JSON, spaces allowed after the
+        brace), else `_MORE` / `_NO`.
+    """
+    i = _expect(s, _skip(s, 1), '"tool_calls"')
+    return i if i < 0 else 0
+
+
 def _react_opening(s: str) -> tuple[int, str]:
     """Read ReAct's ``Action: <tool>`` and ``Action Input:`` lines opening ``s``.
 
@@ -480,6 +491,11 @@ class ReplyParser:
       *string* holding the offending text, so LangChain files it under
       ``invalid_tool_calls`` (its lenient partial-JSON repair cannot turn a
       string into arguments). `errors` says what was wrong with it.
+    * With ``strict``, only the package's own envelope is a call: a
+      ``{"tool_calls": [...]}`` object in strict JSON that opens the reply
+      (whitespace aside). Everything else is text: a call after prose or
+      after the first envelope, in a code fence, in another shape, in JSON5,
+      or as ReAct lines. For agents whose replies may quote untrusted text.
     * With a JSON answer format (``json_only``), the answer is bare JSON: text
       before the first ``{`` (a sentence, a code fence) is held and dropped once
       the object starts, the object streams as it arrives, and anything after it
@@ -492,6 +508,7 @@ class ReplyParser:
         tool_calls: bool,
         json_only: bool,
         new_id: Callable[[], str] = new_call_id,
+        strict: bool = False,
     ) -> None:
         """Configure what to look for.
 
@@ -499,11 +516,15 @@ class ReplyParser:
             tool_calls: Whether tools were offered (look for calls).
             json_only: Whether the answer must be bare JSON.
             new_id: Makes tool-call ids.
+            strict: Read only the package's own envelope, opening the reply,
+                as a call.
         """
-        self._calls = tool_calls
+        self._calls = tool_calls  # strict: until the envelope is read
+        self._strict = strict
+        self._in_text = tool_calls and not strict  # calls found within text
         self._json_only = json_only
         self._new_id = new_id
-        self._openers = _OPENERS[tool_calls]
+        self._openers = _OPENERS[self._in_text]
         self._state: _State = "start" if tool_calls or json_only else "plain"
         self._buf = ""
         self._parts: list[str] = []  # a call or Action Input read so far, before _buf
@@ -585,10 +606,9 @@ class ReplyParser:
             self._buf = stripped
             if not stripped:
                 return False
-            if stripped[0] == "A" and self._calls:  # a line's start: "Action:"?
-                opened = self._open(stripped, 0)
-                if opened is not False:
-                    return bool(opened)
+            opened = self._open_reply(stripped) if self._calls else False
+            if opened is not False:
+                return bool(opened)
             self._state = "text"
             return True
         if self._state in ("call", "answer"):
@@ -617,7 +637,7 @@ class ReplyParser:
             self._emit(out, buf[pos:at])
             line = 1 if buf[at] == "\n" else 0  # a newline: does "Action:" follow?
             opened: bool | None = False
-            if self._calls:
+            if self._in_text:
                 opened = self._open(buf, at + line) if len(buf) > at + line else None
             if opened is None:
                 self._buf = buf[at:]
@@ -633,6 +653,27 @@ class ReplyParser:
                 return True
             self._emit(out, buf[at : at + line + 1])
             pos = at + line + 1
+
+    def _open_reply(self, rest: str) -> bool | None:
+        """What opens the reply (or follows a call): ``Action:``, or the envelope.
+
+        Returns:
+            Whether a call was entered; ``None`` while undecided.
+        """
+        if not self._strict:
+            return self._open(rest, 0) if rest[0] == "A" else False
+        if rest[0] != "{":
+            return False
+        head = rest[:OPENING_LIMIT]
+        at = _capped(_envelope_opening(head), head)
+        if at == _MORE:
+            return None
+        if at == _NO:
+            return False
+        self._space_ends_text = True
+        self._prefix, self._buf = "", rest
+        self._enter("call")
+        return True
 
     def _open(self, buf: str, start: int) -> bool | None:
         """Enter a call if ``buf[start:]`` opens one; ``None`` while undecided.
@@ -697,6 +738,7 @@ class ReplyParser:
         calls = self._parse_calls(raw)
         if calls is not None:
             out.extend(calls)
+            self._calls = self._calls and not self._strict  # strict: one envelope
             self._state = "fence_close" if self._fenced else "start"
         elif self._json_only:
             out.append(raw)
@@ -775,7 +817,7 @@ class ReplyParser:
     def _parse_calls(self, raw: str) -> list[Piece] | None:
         """Turn a complete call-like object into chunks; ``None`` if not a call."""
         try:
-            data = _lenient_json(raw)
+            data = loads_bounded(raw) if self._strict else _lenient_json(raw)
         except ValueError as error:
             if not _CALL_HINT.search(raw):
                 return None

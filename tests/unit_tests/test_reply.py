@@ -850,3 +850,59 @@ def test_json_is_read_up_to_max_nesting() -> None:
     with pytest.raises(ValueError, match="digits"):
         loads_bounded("1" * 5000)
     assert read_json_section(f"<tools>\n{DEEP}\n</tools>", "tools") is None
+
+
+# -- the strict reading --------------------------------------------------------------
+
+NOT_CALLS_WHEN_STRICT = [
+    pytest.param(f"Let me check. {CALL}", id="after prose"),
+    pytest.param(f"```json\n{CALL}\n```", id="fenced"),
+    pytest.param('{"name": "get_weather", "arguments": {"city": "Paris"}}', id="entry"),
+    pytest.param('[{"name": "get_weather", "arguments": {}}]', id="bare list"),
+    pytest.param("Action: get_weather\nAction Input: {}", id="react"),
+    pytest.param(
+        "{'tool_calls': [{'name': 'get_weather', 'arguments': {}}]}", id="json5"
+    ),
+]
+
+
+def strict_parse(reply: str) -> tuple[AIMessageChunk, ReplyParser]:
+    ids = (f"id{i}" for i in itertools.count())
+    parser = ReplyParser(
+        tool_calls=True, json_only=False, new_id=lambda: next(ids), strict=True
+    )
+    pieces = [p for ch in reply for p in parser.feed(ch)] + parser.finish()
+    return message(pieces), parser
+
+
+@pytest.mark.parametrize("reply", NOT_CALLS_WHEN_STRICT)
+def test_strict_reads_no_call_but_the_envelope(reply: str) -> None:
+    msg, parser = strict_parse(reply)
+    assert msg.content == reply
+    assert msg.tool_calls == msg.invalid_tool_calls == []
+    assert parser.calls_made == 0
+    lenient = message(parse(reply))
+    assert lenient.tool_calls or lenient.invalid_tool_calls  # read when not strict
+
+
+def test_strict_reads_the_envelope_that_opens_the_reply_and_nothing_after() -> None:
+    msg, _ = strict_parse(f"\n  {CALL}\nThen {CALL}")
+    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [PARIS]
+    assert msg.content == f"Then {CALL}"
+    msg, _ = strict_parse(f"{CALL}\n{CALL}")
+    assert len(msg.tool_calls) == 1
+    assert msg.content == CALL
+
+
+def test_strict_reads_a_broken_envelope_as_an_invalid_call() -> None:
+    for broken in (CALL[:-5], CALL.replace("}]}", "},]}")):
+        msg, parser = strict_parse(broken)
+        assert msg.tool_calls == []
+        assert [c["name"] for c in msg.invalid_tool_calls] == ["get_weather"]
+        assert parser.errors
+
+
+def test_strict_with_a_json_answer_keeps_the_answer() -> None:
+    parser = ReplyParser(tool_calls=True, json_only=True, strict=True)
+    out = parser.feed('Here: {"city": "Paris"} bye') + parser.finish()
+    assert "".join(p for p in out if isinstance(p, str)) == '{"city": "Paris"}'
