@@ -281,8 +281,8 @@ class _WholeJsonOutputParser(JsonOutputParser):
         if partial:
             try:
                 return super().parse_result(result, partial=True)
-            except RecursionError:  # too deep to preview; judged when whole
-                return None
+            except (RecursionError, ValueError):  # too deep, too many digits
+                return None  # no preview; the whole answer is judged at the end
         return parse_whole_json(result[0].text)
 
     def _transform(
