@@ -41,6 +41,8 @@ class Sizes:
         pool_pace: Seconds between those pieces (after ``ttfb``).
         pool_rounds: Fresh interpreters per peer for figure 8.
         replies_cases: Cases of figure 9 (``None``: all).
+        hostile_length: N, the repeated characters of figure 10's shapes.
+        hostile_rounds: Rounds of figure 10 at N and at 4N.
     """
 
     name: str
@@ -71,6 +73,8 @@ class Sizes:
     pool_pace: float
     pool_rounds: int
     replies_cases: int | None
+    hostile_length: int
+    hostile_rounds: int
 
 
 FULL = Sizes(
@@ -102,6 +106,8 @@ FULL = Sizes(
     pool_pace=0.01,
     pool_rounds=5,
     replies_cases=None,
+    hostile_length=100_000,
+    hostile_rounds=3,
 )
 
 SMOKE = Sizes(
@@ -133,4 +139,6 @@ SMOKE = Sizes(
     pool_pace=0.005,
     pool_rounds=1,
     replies_cases=6,
+    hostile_length=1_000,
+    hostile_rounds=1,
 )

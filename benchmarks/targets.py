@@ -20,6 +20,7 @@ __all__ = [
     "CONC_WALL_S",
     "CPU_VS_FLOOR",
     "CPU_VS_OPENAI",
+    "HOSTILE_4X_RATIO",
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
     "POOL_MEM_VS_RAW",
@@ -54,6 +55,9 @@ POOL_WALL_VS_RAW = 1.1
 POOL_MEM_VS_RAW = 1.1
 """Figure 8: memory per stream (RSS delta / streams) / the raw loop inside core's."""
 
+HOSTILE_4X_RATIO = 5.0
+"""Figure 10: time to read a hostile reply of 4N characters / of N, at most."""
+
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
 
@@ -62,7 +66,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"9"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"10"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -166,6 +170,13 @@ TARGETS: tuple[Target, ...] = (
         lambda s, _: (
             s["empty"] == 0 and s["wrong"] == 0 and s["per_step"] <= REPLIES_PER_STEP
         ),
+    ),
+    Target(
+        "10",
+        "hostile replies, 4N / N",
+        "reading hostile replies at N and 4N characters",
+        f"<={HOSTILE_4X_RATIO:g}x for every shape",
+        lambda s, _: s["value"] <= HOSTILE_4X_RATIO,
     ),
 )
 """The figures, in the order they run and print."""

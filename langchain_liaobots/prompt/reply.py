@@ -462,6 +462,26 @@ class _ObjectEnd:
 
 # -- the reply parser ------------------------------------------------------------
 
+
+def _merged(pieces: list[Piece]) -> list[Piece]:
+    """Adjacent text pieces as one: a delta of braces is one chunk, not one each."""
+    if len(pieces) < 2:
+        return pieces
+    merged: list[Piece] = []
+    text: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            text.append(piece)
+            continue
+        if text:
+            merged.append("".join(text))
+            text = []
+        merged.append(piece)
+    if text:
+        merged.append("".join(text))
+    return merged
+
+
 _State = Literal[
     "plain", "start", "text", "call", "answer", "fence_close", "react_line", "done"
 ]
@@ -561,7 +581,7 @@ class ReplyParser:
             text: The delta.
 
         Returns:
-            The pieces decided by it (possibly none).
+            The pieces decided by it (possibly none); adjacent text as one.
         """
         if self._state == "plain":
             return [text] if text else []
@@ -569,7 +589,7 @@ class ReplyParser:
         out: list[Piece] = []
         while self._buf and self._step(out):
             pass
-        return out
+        return _merged(out)
 
     def finish(self) -> list[Piece]:
         """End the reply and return what was still undecided.

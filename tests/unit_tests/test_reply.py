@@ -62,7 +62,7 @@ def test_without_tools_text_passes_through_untouched() -> None:
 def test_plain_text_streams_as_it_arrives_when_tools_are_offered() -> None:
     parser = ReplyParser(tool_calls=True, json_only=False)
     assert parser.feed("\n Hel") == ["Hel"]
-    assert parser.feed("lo {x} ") == ["lo", " {", "x}"]
+    assert parser.feed("lo {x} ") == ["lo {x}"]  # one piece per delta
     assert parser.feed("there") == [" there"]
     assert parser.finish() == []
 
