@@ -37,6 +37,7 @@ import pyjson5
 from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 
 __all__ = [
+    "MARKUP_TAG",
     "MAX_NESTING",
     "OPENING_LIMIT",
     "NestingError",
@@ -112,8 +113,18 @@ def loads_bounded(text: str) -> Any:
     raise NestingError
 
 
+MARKUP_TAG: Final = r"(?=/?(?:tool_result|tools|json_schema)(?![\w-]))"
+"""Follows the ``<`` of one of the package's tags, opening or closing (a
+lookahead; match case-insensitively)."""
+_TAG_IN_JSON = re.compile(rf"(?i)<{MARKUP_TAG}")
+
+
 def json_section(tag: str, value: Any) -> str:
-    """Write a JSON value as a ``<tag>`` section of a prompt.
+    r"""Write a JSON value as a ``<tag>`` section of a prompt.
+
+    A ``<`` that would open or close one of the package's tags inside the
+    JSON's strings (a tool description holding ``</tools>``) is written
+    ``\u003c``, which JSON reads as ``<``: no value can end the section.
 
     Args:
         tag: The section's tag name, e.g. ``"tools"``.
@@ -122,7 +133,8 @@ def json_section(tag: str, value: Any) -> str:
     Returns:
         ``<tag>``, newline, the value as JSON, newline, ``</tag>``.
     """
-    return f"<{tag}>\n{json.dumps(value, ensure_ascii=False)}\n</{tag}>"
+    text = _TAG_IN_JSON.sub(r"\\u003c", json.dumps(value, ensure_ascii=False))
+    return f"<{tag}>\n{text}\n</{tag}>"
 
 
 def read_json_section(text: str, tag: str) -> Any | None:

@@ -36,7 +36,11 @@ from typing import Any, Final
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from langchain_liaobots.prompt.reply import json_section, read_json_section
+from langchain_liaobots.prompt.reply import (
+    MARKUP_TAG,
+    json_section,
+    read_json_section,
+)
 
 __all__ = [
     "CALL_WHEN_NEEDED",
@@ -92,10 +96,9 @@ _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
     re.escape(MUST_CALL_NAMED).replace(re.escape("{name}"), "(.+?)")
 )
-_MARKUP_TAG: Final = r"(?=/?(?:tool_result|tools|json_schema)(?![\w-]))"
-_MARKUP_RE = re.compile(rf"(?i)(?:<|&(?:amp;)*lt;){_MARKUP_TAG}")
+_MARKUP_RE = re.compile(rf"(?i)(?:<|&(?:amp;)*lt;){MARKUP_TAG}")
 """A ``<`` opening or closing one of the package's tags, or one escaped already."""
-_ESCAPED_RE = re.compile(rf"(?i)&(?:amp;)*lt;{_MARKUP_TAG}")
+_ESCAPED_RE = re.compile(rf"(?i)&(?:amp;)*lt;{MARKUP_TAG}")
 _RESULT_RE = re.compile(
     r'<tool_result name="([^"]*)" id="([^"]*)" status="(success|error)">\n'
     r"(.*)\n</tool_result>",
