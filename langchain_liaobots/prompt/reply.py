@@ -15,10 +15,17 @@ here. This module is sans-I/O (pure functions and one state machine):
   wrappers, a bare list of calls; JSON5 (single quotes, trailing commas,
   unquoted keys, comments); and ReAct's ``Action:`` / ``Action Input:`` lines.
   Plain text streams at once; only a possible call opening is held back until
-  it is decided. A complete call becomes a tool-call chunk with a generated id;
-  a malformed or cut-off one becomes an invalid tool call, never an exception
-  and never "completed". With a JSON answer format it keeps only the JSON
-  object.
+  it is decided, within `OPENING_LIMIT` characters, so a reply is read in time
+  linear in its length whatever it holds. A complete call becomes a tool-call
+  chunk with a generated id; a malformed, cut-off or too deeply nested one
+  (`MAX_NESTING`) becomes an invalid tool call, never an exception and never
+  "completed". With ``strict`` only the package's own ``{"tool_calls": [...]}``
+  envelope, opening the reply, is read as a call. With a JSON answer format it
+  keeps only the JSON object.
+* `loads_bounded` is ``json.loads`` that refuses JSON nested deeper than
+  `MAX_NESTING` levels (`NestingError`) and numbers of too many digits with a
+  ``ValueError``, never a ``RecursionError``; every JSON read from a reply or a
+  prompt goes through it.
 * `json_section` and `read_json_section` are the one format of a
   JSON value inside ``<tag>`` … ``</tag>`` that the tool offer (``<tools>``)
   and the answer schema (``<json_schema>``) use, and the one reader of it.
