@@ -24,8 +24,8 @@ here. This module is sans-I/O (pure functions and one state machine):
   keeps only the JSON object.
 * `loads_bounded` is ``json.loads`` that refuses JSON nested deeper than
   `MAX_NESTING` levels (`NestingError`) and numbers of too many digits with a
-  ``ValueError``, never a ``RecursionError``; every JSON read from a reply or a
-  prompt goes through it.
+  ``ValueError``, never a ``RecursionError``; the calls, JSON answers and JSON
+  sections are read with it (and JSON5, whose decoder stops at 32 levels).
 * `json_section` and `read_json_section` are the one format of a
   JSON value inside ``<tag>`` … ``</tag>`` that the tool offer (``<tools>``)
   and the answer schema (``<json_schema>``) use, and the one reader of it.

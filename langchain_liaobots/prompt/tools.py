@@ -39,6 +39,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_liaobots.prompt.reply import (
     MARKUP_TAG,
     json_section,
+    loads_bounded,
     read_json_section,
 )
 
@@ -379,8 +380,8 @@ def _written(args: str) -> str:
     The reply parser keeps it as a JSON string; other arguments stay as they are.
     """
     try:
-        written = json.loads(args)
-    except (ValueError, RecursionError):
+        written = loads_bounded(args)
+    except ValueError:
         return args
     return written if isinstance(written, str) else args
 
