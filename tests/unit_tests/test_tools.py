@@ -384,3 +384,15 @@ def test_strict_calls_is_a_bool_consumed_by_the_plan() -> None:
         ValueError, match="strict_calls must be True or False, got 'yes'"
     ):
         plan_call([HumanMessage("x")], "", {"tools": [WEATHER], "strict_calls": "yes"})
+
+
+def test_history_with_a_deeply_nested_unreadable_call_renders() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    earlier = AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"type": "invalid_tool_call", "name": "t", "args": deep, "id": "c1"}
+        ],
+    )
+    _, wire = to_wire([HumanMessage("x"), earlier, HumanMessage("again")], "")
+    assert wire[1]["content"].startswith(deep)  # written as the model wrote it
