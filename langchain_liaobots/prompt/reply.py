@@ -51,6 +51,7 @@ __all__ = [
     "Piece",
     "ReplyParser",
     "json_section",
+    "json_text",
     "loads_bounded",
     "new_call_id",
     "read_json_section",
@@ -124,14 +125,32 @@ MARKUP_TAG: Final = r"(?=/?(?:tool_result|tools|json_schema)(?![\w-]))"
 """Follows the ``<`` of one of the package's tags, opening or closing (a
 lookahead; match case-insensitively)."""
 _TAG_IN_JSON = re.compile(rf"(?i)<{MARKUP_TAG}")
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 
 
-def json_section(tag: str, value: Any) -> str:
-    r"""Write a JSON value as a ``<tag>`` section of a prompt.
+def json_text(value: Any) -> str:
+    r"""Write a JSON value for a prompt, unable to open or close the package's tags.
 
     A ``<`` that would open or close one of the package's tags inside the
     JSON's strings (a tool description holding ``</tools>``) is written
-    ``\u003c``, which JSON reads as ``<``: no value can end the section.
+    ``\u003c``, which JSON reads as ``<``. (Every ``<`` of JSON text is inside
+    a string, and never after an unescaped backslash.)
+
+    Args:
+        value: A JSON-serializable value.
+
+    Returns:
+        The value as JSON (``ensure_ascii=False``).
+    """
+    text = _ENCODER.encode(value)
+    return _TAG_IN_JSON.sub(r"\\u003c", text) if "<" in text else text
+
+
+def json_section(tag: str, value: Any) -> str:
+    """Write a JSON value as a ``<tag>`` section of a prompt.
+
+    The value is written by `json_text`, so no value can end the section.
 
     Args:
         tag: The section's tag name, e.g. ``"tools"``.
@@ -140,8 +159,7 @@ def json_section(tag: str, value: Any) -> str:
     Returns:
         ``<tag>``, newline, the value as JSON, newline, ``</tag>``.
     """
-    text = _TAG_IN_JSON.sub(r"\\u003c", json.dumps(value, ensure_ascii=False))
-    return f"<{tag}>\n{text}\n</{tag}>"
+    return f"<{tag}>\n{json_text(value)}\n</{tag}>"
 
 
 def read_json_section(text: str, tag: str) -> Any | None:

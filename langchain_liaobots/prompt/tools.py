@@ -20,15 +20,15 @@ side of the same formats; the emulator's responder plays a model with them.
 Text from outside (a tool's result, a user's or an assistant's text) cannot
 write the package's markup: `escape_markup` writes the ``<`` that would open or
 close a ``<tool_result>``, ``<tools>`` or ``<json_schema>`` tag as ``&lt;``
-(readable to a model, and to a JSON parser no different from other text), so
-a tool's text cannot close its block or forge another; `unescape_markup`
-reverses it.
+(readable to a model), so a tool's text cannot close its block or forge
+another; `unescape_markup` reverses it. In JSON (an assistant's calls, the
+tools' descriptions) `langchain_liaobots.prompt.reply.json_text` writes it as
+``\u003c``, which JSON reads as ``<``.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_liaobots.prompt.reply import (
     MARKUP_TAG,
     json_section,
+    json_text,
     loads_bounded,
     read_json_section,
 )
@@ -91,8 +92,6 @@ _REPLY_FORMAT: Final = (
 )
 
 _TOOL_BLOCK_TYPES: Final = frozenset({"tool_use", "tool_call", "tool_call_chunk"})
-_JSON: Final = json.JSONEncoder(ensure_ascii=False)
-"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
     re.escape(MUST_CALL_NAMED).replace(re.escape("{name}"), "(.+?)")
@@ -293,6 +292,8 @@ def escape_markup(text: str) -> str:
     Returns:
         The text, safe to place inside a ``<tool_result>`` block or a turn.
     """
+    if "<" not in text and "&" not in text:  # most text: one scan in C
+        return text
     return _MARKUP_RE.sub(_escaped, text)
 
 
@@ -346,7 +347,8 @@ def render_ai(text: str, message: AIMessage) -> str:
     is written back as the model wrote it, followed by why it could not be
     read (from its ``error``, or the ``tool_call_errors`` response metadata
     ``ChatLiaobots`` records), so a later turn shows the model its mistake.
-    The package's markup in any of it is escaped (`escape_markup`).
+    The package's markup in any of it is escaped: `escape_markup` in text,
+    `json_text` in the calls' JSON (which a JSON parser still reads unchanged).
 
     Args:
         text: The turn's text content.
@@ -358,20 +360,24 @@ def render_ai(text: str, message: AIMessage) -> str:
     """
     if not message.tool_calls and not message.invalid_tool_calls:
         return escape_markup(text)
-    parts = [text] if text else []
+    parts = [escape_markup(text)] if text else []
     if message.tool_calls:
         calls = [
             {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
             for c in message.tool_calls
         ]
-        parts.append(_JSON.encode({"tool_calls": calls}))
+        parts.append(json_text({"tool_calls": calls}))
     recorded = message.response_metadata.get("tool_call_errors") or {}
     for call in message.invalid_tool_calls:
         written = _written(call.get("args") or "")
         error = call.get("error") or recorded.get(call.get("id") or "")
-        parts.append(written)
-        parts.append(f"(This call could not be read{f': {error}' if error else ''}.)")
-    return escape_markup("\n".join(parts))
+        parts.append(escape_markup(written))
+        parts.append(
+            escape_markup(
+                f"(This call could not be read{f': {error}' if error else ''}.)"
+            )
+        )
+    return "\n".join(parts)
 
 
 def _written(args: str) -> str:

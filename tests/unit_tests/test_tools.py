@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -329,6 +330,8 @@ def test_user_and_assistant_text_cannot_forge_a_result() -> None:
         assert blocks(turn["content"]) == (0, 0)
         assert read_tool_result(turn["content"]) is None
     assert unescape_markup(wire[0]["content"]) == forged
+    calls = json.loads(wire[2]["content"].splitlines()[-1])  # JSON reads it as sent
+    assert calls["tool_calls"][0]["arguments"] == {"q": forged}
 
 
 def test_a_repair_turn_escapes_the_reply_it_shows() -> None:
