@@ -4,9 +4,8 @@
 which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
 ``response_format``, ``check_reply``, ``parse_retries``, ``strict_calls``) off
-the call and
-returns a `Call`. Iterating `Call.turns` gives one `Turn`
-per request:
+the call and returns a `Call`. Iterating `Call.turns` gives one `Turn` per
+request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
   instructions (the tools and reply format of `langchain_liaobots.prompt.tools`,
