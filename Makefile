@@ -36,7 +36,7 @@ lint: $(VENV)/.dev
 docs: $(VENV)/.dev  ## serve the documentation site at http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-bench: $(VENV)/.bench  ## the ten performance figures of docs/performance.md, vs the floors and peers (~8 min); ONLY=1,3 runs those alone
+bench: $(VENV)/.bench  ## the eleven performance figures of docs/performance.md, vs the floors and peers (~8 min); ONLY=1,3 runs those alone
 	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
 bench-smoke: $(VENV)/.bench  ## the same benchmark at toy sizes (seconds; figures not meaningful)

@@ -1,4 +1,4 @@
-"""Figure 10: the per-step preparation of a 100-step agent loop.
+"""Figure 11: the per-step preparation of a 100-step agent loop.
 
 An agent sends its whole, growing history at every step. Before sending,
 ``ChatLiaobots`` applies the service's history rule, which counts every
@@ -123,7 +123,7 @@ def measure(urls: dict[str, str], sizes: Sizes) -> dict[str, Any]:
 
 
 def report(res: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
-    """Print figure 10 and return its summary.
+    """Print figure 11 and return its summary.
 
     Args:
         res: The output of `measure`.
@@ -134,7 +134,7 @@ def report(res: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         last step's times.
     """
     steps = res["steps"]
-    say(f"[10] a {sizes.loop_steps}-step agent loop: preparation per step")
+    say(f"[11] a {sizes.loop_steps}-step agent loop: preparation per step")
     say(
         "  loading cl100k_base from the shipped file (first use): "
         f"{res['load'] * 1e3:.0f} ms"
@@ -190,7 +190,7 @@ def report(res: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
 
 
 def row(s: dict[str, Any]) -> tuple[str, str, str]:
-    """Return figure 10's ChatLiaobots, peers and ratio cells of the summary."""
+    """Return figure 11's ChatLiaobots, peers and ratio cells of the summary."""
     peer = f"ChatOpenAI {s['openai']:.3g}" if "openai" in s else "-"
     return (
         f"{s['value']:.3g} ms; {s['tokenized_last']:,.0f} chars tokenized",
@@ -200,5 +200,5 @@ def row(s: dict[str, Any]) -> tuple[str, str, str]:
 
 
 FIGURE = Figure(
-    target=target("10"), key="loop", measure=measure, report=report, row=row
+    target=target("11"), key="loop", measure=measure, report=report, row=row
 )

@@ -21,7 +21,9 @@ module each):
    langchain-core: wall time and memory per stream (each round in a fresh
    interpreter);
 9. how runs end over the emulator's catalogue of imperfect-model replies
-   (issue 14; an in-process emulator per run).
+   (issue 14; an in-process emulator per run);
+10. reading hostile replies (a call's opening followed by N spaces, long runs,
+    deep nesting) at N and 4N characters: 4N / N (issue 20; no server).
 
 It prints medians (over rounds) and ratios, writes ``results.json`` and, when
 matplotlib is installed, ``results.png``. ``--smoke`` shrinks every size so the
@@ -49,6 +51,7 @@ from benchmarks import (
     fig_capacity,
     fig_concurrency,
     fig_cpu,
+    fig_hostile,
     fig_imports,
     fig_latency,
     fig_loop,
@@ -72,6 +75,7 @@ FIGURES: tuple[Figure, ...] = (
     fig_prepare.FIGURE,
     fig_pool.FIGURE,
     fig_replies.FIGURE,
+    fig_hostile.FIGURE,
     fig_loop.FIGURE,
 )
 """Every figure, in the order they run and print."""

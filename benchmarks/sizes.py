@@ -41,7 +41,9 @@ class Sizes:
         pool_pace: Seconds between those pieces (after ``ttfb``).
         pool_rounds: Fresh interpreters per peer for figure 8.
         replies_cases: Cases of figure 9 (``None``: all).
-        loop_steps: Steps of the agent loop of figure 10.
+        hostile_length: N, the repeated characters of figure 10's shapes.
+        hostile_rounds: Rounds of figure 10 at N and at 4N.
+        loop_steps: Steps of the agent loop of figure 11.
     """
 
     name: str
@@ -72,6 +74,8 @@ class Sizes:
     pool_pace: float
     pool_rounds: int
     replies_cases: int | None
+    hostile_length: int
+    hostile_rounds: int
     loop_steps: int
 
 
@@ -104,6 +108,8 @@ FULL = Sizes(
     pool_pace=0.01,
     pool_rounds=5,
     replies_cases=None,
+    hostile_length=100_000,
+    hostile_rounds=3,
     loop_steps=100,
 )
 
@@ -136,5 +142,7 @@ SMOKE = Sizes(
     pool_pace=0.005,
     pool_rounds=1,
     replies_cases=6,
+    hostile_length=1_000,
+    hostile_rounds=1,
     loop_steps=5,
 )

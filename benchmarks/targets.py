@@ -20,6 +20,7 @@ __all__ = [
     "CONC_WALL_S",
     "CPU_VS_FLOOR",
     "CPU_VS_OPENAI",
+    "HOSTILE_4X_RATIO",
     "IMPORT_VS_CORE",
     "LATENCY_P95_MS",
     "LOOP_TOKENIZED_VS_FIRST",
@@ -55,8 +56,10 @@ POOL_WALL_VS_RAW = 1.1
 POOL_MEM_VS_RAW = 1.1
 """Figure 8: memory per stream (RSS delta / streams) / the raw loop inside core's."""
 
+HOSTILE_4X_RATIO = 5.0
+"""Figure 10: time to read a hostile reply of 4N characters / of N, at most."""
 LOOP_TOKENIZED_VS_FIRST = 1.5
-"""Figure 10: characters tokenized at the loop's last step / at its second."""
+"""Figure 11: characters tokenized at the loop's last step / at its second."""
 
 Judge = Callable[[Mapping[str, Any], Sizes], bool]
 
@@ -66,7 +69,7 @@ class Target:
     """One figure: its id, what it measures, its target and how it is judged.
 
     Attributes:
-        id: ``"1"`` … ``"10"``: the section ``[id]`` and the key in ``results.json``.
+        id: ``"1"`` … ``"11"``: the section ``[id]`` and the key in ``results.json``.
         name: The figure's name in the summary, formatted with its summary
             (``"{streams} x astream (s)"``).
         title: What the figure measures, in a few words (``--only`` help).
@@ -173,6 +176,13 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "10",
+        "hostile replies, 4N / N",
+        "reading hostile replies at N and 4N characters",
+        f"<={HOSTILE_4X_RATIO:g}x for every shape",
+        lambda s, _: s["value"] <= HOSTILE_4X_RATIO,
+    ),
+    Target(
+        "11",
         "{steps}-step agent loop, last step",
         "per-step preparation of an agent loop (token counts kept)",
         f"<={LOOP_TOKENIZED_VS_FIRST:g}x chars tokenized (last / second step)",

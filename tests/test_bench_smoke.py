@@ -18,6 +18,7 @@ FIGURES = (
     "7 prepare 100 messages",
     "x astream, pool (s)",
     "9 imperfect-model replies",
+    "10 hostile replies, 4N / N",
 )
 
 
@@ -41,6 +42,7 @@ def test_benchmark_smoke_run_prints_every_figure(tmp_path: Path) -> None:
         "[7]",
         "[8]",
         "[9]",
+        "[10]",
         "Summary",
     ):
         assert section in proc.stdout

@@ -25,7 +25,8 @@ demos and agents run end to end offline. In order, the first rule that applies:
 4. **Otherwise** — ``"You said: <the last user message>"``.
 
 The *request* is the last user message that is neither a tool result nor the
-package's repair request (which asks again for the same request). Arguments and
+package's repair request (which asks again for the same request); the
+package's markup escaped in it, and in tool results, is read unescaped. Arguments and
 JSON values are read from it and from the successful tool results after it, field
 by field in schema order:
 
@@ -61,6 +62,7 @@ from langchain_liaobots.prompt.tools import (
     ToolResult,
     read_tool_instructions,
     read_tool_result,
+    unescape_markup,
 )
 
 __all__ = ["Responder", "default_responder"]
@@ -110,8 +112,8 @@ class _Conversation:
             result = read_tool_result(message["content"])
             if message["content"].startswith(REPAIR_PREFIX):
                 continue  # the package asks again; the request stays the same
-            if result is None:
-                request, results = message["content"], []
+            if result is None:  # the user's text, its markup unescaped
+                request, results = unescape_markup(message["content"]), []
             else:
                 results.append(result)
         last = messages[-1]

@@ -17,9 +17,15 @@ LangChain message list into that pair:
 * an ``AIMessage``'s tool calls follow its text in the reply format the model
   was asked to use (``{"tool_calls": [...]}``), and a ``ToolMessage`` becomes a
   ``user`` turn holding a ``<tool_result name=… id=… status=…>`` block — both
-  rendered by `langchain_liaobots.prompt.tools`; legacy OpenAI function
-  calling maps onto the same: an ``additional_kwargs["function_call"]`` is a
-  call, a ``FunctionMessage`` a tool result (with no call id).
+  rendered by `langchain_liaobots.prompt.tools`; a ``ToolMessage`` without a
+  ``name`` is named after the earlier call its ``tool_call_id`` answers;
+  legacy OpenAI function calling maps onto the same: an
+  ``additional_kwargs["function_call"]`` is a call, a ``FunctionMessage`` a
+  tool result (with no call id);
+* the package's markup in user, assistant and tool text is escaped
+  (`langchain_liaobots.prompt.tools.escape_markup`): text from outside cannot
+  open, close or forge a tool result. System messages are the application's
+  own and are sent as they are.
 """
 
 from __future__ import annotations
@@ -93,6 +99,16 @@ def content_text(content: str | list[Any], where: str) -> str:
     return "".join(parts)
 
 
+def _call_names(message: AIMessage) -> dict[str, str]:
+    """The tool's name of each call of an assistant message, by call id."""
+    names: dict[str, str] = {}
+    for call in [*message.tool_calls, *message.invalid_tool_calls]:
+        call_id, name = call.get("id"), call.get("name")
+        if call_id and name:
+            names[call_id] = name
+    return names
+
+
 def to_wire(
     messages: Sequence[BaseMessage], default_prompt: str
 ) -> tuple[str, list[WireMessage]]:
@@ -111,22 +127,27 @@ def to_wire(
     """
     system: list[str] = []
     wire: list[WireMessage] = []
+    called: dict[str, str] = {}  # a call's id -> its tool's name
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         # The most frequent types first: a long history is mostly these.
         if isinstance(message, HumanMessage):
-            wire.append(
-                {"role": "user", "content": content_text(message.content, where)}
-            )
+            text = tools.escape_markup(content_text(message.content, where))
+            wire.append({"role": "user", "content": text})
         elif isinstance(message, AIMessage):
             text = content_text(tools.text_blocks_only(message.content), where)
             wire.append(
                 {"role": "assistant", "content": tools.render_ai(text, message)}
             )
+            called.update(_call_names(message))
         elif isinstance(message, ToolMessage):
             text = content_text(message.content, where)
+            name = called.get(message.tool_call_id, "")
             wire.append(
-                {"role": "user", "content": tools.render_tool_result(message, text)}
+                {
+                    "role": "user",
+                    "content": tools.render_tool_result(message, text, name),
+                }
             )
         elif isinstance(message, SystemMessage):
             system.append(content_text(message.content, where))
@@ -150,7 +171,9 @@ def to_wire(
             wire.append(
                 {
                     "role": _CHAT_ROLES[role],
-                    "content": content_text(message.content, where),
+                    "content": tools.escape_markup(
+                        content_text(message.content, where)
+                    ),
                 }
             )
         else:

@@ -4,9 +4,9 @@
 which takes the kwargs that `ChatLiaobots.bind_tools` and
 ``with_structured_output`` bind (``tools``, ``tool_choice``,
 ``parallel_tool_calls``, ``response_format``, ``check_reply``,
-``parse_retries``; OpenAI's legacy ``functions`` and ``function_call`` map
-onto tools) off the call and returns a `Call`. Iterating `Call.turns` gives
-one `Turn` per request:
+``parse_retries``, ``strict_calls``; OpenAI's legacy ``functions`` and
+``function_call`` map onto tools) off the call and returns a `Call`.
+Iterating `Call.turns` gives one `Turn` per request:
 
 * ``messages`` — the conversation plus one ``SystemMessage`` carrying the
   instructions (the tools and reply format of `langchain_liaobots.prompt.tools`,
@@ -74,6 +74,7 @@ PLAN_KWARGS = (
     "parse_retries",
     "functions",
     "function_call",
+    "strict_calls",
 )
 """The per-call kwargs this layer consumes; the rest go to the request."""
 
@@ -467,10 +468,12 @@ def plan_call(
             calls are dropped), ``response_format``, ``parse_retries``
             (overrides the argument), ``check_reply`` (``False``: take any
             reply, as ``with_structured_output`` does, which checks and
-            repairs the reply itself) and OpenAI's legacy ``functions`` and
-            ``function_call`` (tools and ``tool_choice``; one call per reply,
-            mirrored as ``additional_kwargs["function_call"]``) are consumed
-            here.
+            repairs the reply itself), ``strict_calls`` (``True``: only the
+            package's own ``{"tool_calls": [...]}`` envelope, opening the
+            reply, is read as a call; see `ReplyParser`) and OpenAI's legacy
+            ``functions`` and ``function_call`` (tools and ``tool_choice``;
+            one call per reply, mirrored as
+            ``additional_kwargs["function_call"]``) are consumed here.
         max_tokens: Cut the answer after this many tokens (``None``: no cut).
         parse_retries: Repair turns for a reply that breaks the call's rule.
 
@@ -480,7 +483,8 @@ def plan_call(
     Raises:
         ValueError: If a tool is not a function tool, ``tool_choice``,
             ``function_call``, ``parallel_tool_calls`` or ``response_format``
-            is not supported, or ``max_tokens`` is not a positive integer.
+            is not supported, ``strict_calls`` is not a bool, or
+            ``max_tokens`` is not a positive integer.
     """
     rest = {k: v for k, v in kwargs.items() if k not in PLAN_KWARGS}
     given, given_choice, legacy = _tool_kwargs(kwargs)
@@ -491,6 +495,10 @@ def plan_call(
         given_choice, kwargs.get("parallel_tool_calls")
     )
     answer = structured.read_response_format(kwargs.get("response_format"))
+    strict = kwargs.get("strict_calls", False)
+    if not isinstance(strict, bool):
+        msg = f"strict_calls must be True or False, got {strict!r}."
+        raise ValueError(msg)
     calls = bool(functions) and choice != "none"
     sections = []
     if calls:
@@ -522,6 +530,7 @@ def plan_call(
                 json_only=answer is not None,
                 tool_names=names,
                 answer_keys=structured.answer_keys(answer),
+                strict=strict,
             ),
             budget=ReplyBudget(max_tokens),
             rule=rule,

@@ -15,10 +15,17 @@ here. This module is sans-I/O (pure functions and one state machine):
   wrappers, a bare list of calls; JSON5 (single quotes, trailing commas,
   unquoted keys, comments); and ReAct's ``Action:`` / ``Action Input:`` lines.
   Plain text streams at once; only a possible call opening is held back until
-  it is decided. A complete call becomes a tool-call chunk with a generated id;
-  a malformed or cut-off one becomes an invalid tool call, never an exception
-  and never "completed". With a JSON answer format it keeps only the JSON
-  object.
+  it is decided, within `OPENING_LIMIT` characters, so a reply is read in time
+  linear in its length whatever it holds. A complete call becomes a tool-call
+  chunk with a generated id; a malformed, cut-off or too deeply nested one
+  (`MAX_NESTING`) becomes an invalid tool call, never an exception and never
+  "completed". With ``strict`` only the package's own ``{"tool_calls": [...]}``
+  envelope, opening the reply, is read as a call. With a JSON answer format it
+  keeps only the JSON object.
+* `loads_bounded` is ``json.loads`` that refuses JSON nested deeper than
+  `MAX_NESTING` levels (`NestingError`) and numbers of too many digits with a
+  ``ValueError``, never a ``RecursionError``; the calls, JSON answers and JSON
+  sections are read with it (and JSON5, whose decoder stops at 32 levels).
 * `json_section` and `read_json_section` are the one format of a
   JSON value inside ``<tag>`` … ``</tag>`` that the tool offer (``<tools>``)
   and the answer schema (``<json_schema>``) use, and the one reader of it.
@@ -37,9 +44,15 @@ import pyjson5
 from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 
 __all__ = [
+    "MARKUP_TAG",
+    "MAX_NESTING",
+    "OPENING_LIMIT",
+    "NestingError",
     "Piece",
     "ReplyParser",
     "json_section",
+    "json_text",
+    "loads_bounded",
     "new_call_id",
     "read_json_section",
 ]
@@ -53,8 +66,91 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
+_TOO_MANY_DIGITS: Final = (
+    "not valid JSON: it holds a number of more digits than Python reads"
+)
+
+
+MAX_NESTING: Final = 100
+"""The deepest JSON read from a reply (calls, arguments, JSON answers): deeper
+is unreadable, as Python's parser stops near 1,000 levels and JSON5's at 32."""
+
+
+class NestingError(ValueError):
+    """JSON nested deeper than `MAX_NESTING` levels."""
+
+    def __init__(self) -> None:
+        """Say what the limit is."""
+        super().__init__(
+            f"JSON nested deeper than {MAX_NESTING} levels, which is not read"
+        )
+
+
+def loads_bounded(text: str) -> Any:
+    """``json.loads``, refusing JSON nested deeper than `MAX_NESTING` levels.
+
+    Args:
+        text: The JSON text.
+
+    Returns:
+        The decoded value.
+
+    Raises:
+        NestingError: If it nests too deep (never a ``RecursionError``).
+        ValueError: If it is not JSON (``json.JSONDecodeError``), or holds an
+            integer of more digits than Python reads.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise NestingError from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # Python's own limit on an integer's digits
+        raise ValueError(_TOO_MANY_DIGITS) from None
+    level = [value]
+    for _ in range(MAX_NESTING):
+        level = [
+            inner
+            for v in level
+            if isinstance(v, (dict, list))
+            for inner in (v.values() if isinstance(v, dict) else v)
+        ]
+        if not level:
+            return value
+    raise NestingError
+
+
+MARKUP_TAG: Final = r"(?=/?(?:tool_result|tools|json_schema)(?![\w-]))"
+"""Follows the ``<`` of one of the package's tags, opening or closing (a
+lookahead; match case-insensitively)."""
+_TAG_IN_JSON = re.compile(rf"(?i)<{MARKUP_TAG}")
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
+
+
+def json_text(value: Any) -> str:
+    r"""Write a JSON value for a prompt, unable to open or close the package's tags.
+
+    A ``<`` that would open or close one of the package's tags inside the
+    JSON's strings (a tool description holding ``</tools>``) is written
+    ``\u003c``, which JSON reads as ``<``. (Every ``<`` of JSON text is inside
+    a string, and never after an unescaped backslash.)
+
+    Args:
+        value: A JSON-serializable value.
+
+    Returns:
+        The value as JSON (``ensure_ascii=False``).
+    """
+    text = _ENCODER.encode(value)
+    return _TAG_IN_JSON.sub(r"\\u003c", text) if "<" in text else text
+
+
 def json_section(tag: str, value: Any) -> str:
     """Write a JSON value as a ``<tag>`` section of a prompt.
+
+    The value is written by `json_text`, so no value can end the section.
 
     Args:
         tag: The section's tag name, e.g. ``"tools"``.
@@ -63,7 +159,7 @@ def json_section(tag: str, value: Any) -> str:
     Returns:
         ``<tag>``, newline, the value as JSON, newline, ``</tag>``.
     """
-    return f"<{tag}>\n{json.dumps(value, ensure_ascii=False)}\n</{tag}>"
+    return f"<{tag}>\n{json_text(value)}\n</{tag}>"
 
 
 def read_json_section(text: str, tag: str) -> Any | None:
@@ -83,7 +179,7 @@ def read_json_section(text: str, tag: str) -> Any | None:
     if start < 0 or end < 0:
         return None
     try:
-        return json.loads(text[start + len(opening) : end])
+        return loads_bounded(text[start + len(opening) : end])
     except ValueError:
         return None
 
@@ -100,12 +196,13 @@ def _lenient_json(text: str) -> Any:
     """Decode JSON, or failing that JSON5 (quotes, trailing commas, comments).
 
     Raises:
-        ValueError: If ``text`` is neither, with the JSON5 decoder's message.
+        ValueError: If ``text`` is neither, with the JSON5 decoder's message, or
+            nests deeper than `MAX_NESTING` levels (`NestingError`).
     """
     try:
-        return json.loads(text)
-    except ValueError:
-        pass
+        return loads_bounded(text)
+    except json.JSONDecodeError:
+        pass  # too deep or too long a number is no better in JSON5
     try:
         return pyjson5.decode(text)
     except pyjson5.Json5DecoderException as error:
@@ -183,6 +280,14 @@ _MORE: Final = -1
 _NO: Final = -2
 """A matcher's verdict: the text does not open a call."""
 _SPACE: Final = " \t\r\n"
+_RUNS: Final = {
+    chars: re.compile(f"[{re.escape(chars)}]*") for chars in (_SPACE, " \t", " \t\r")
+}
+"""The runs `_skip` skips, matched in C."""
+OPENING_LIMIT: Final = 1000
+"""The characters an opening is decided in: one still undecided after them
+(a brace followed by a thousand spaces) is text. Every decision reads a bounded
+prefix, so a reply is read in time linear in its length, whatever it holds."""
 _FENCE: Final = "```"
 _FENCE_INFO = re.compile(r"[ \t]*[\w+.-]*[ \t]*\r?")
 _WORD = re.compile(r"[A-Za-z_]*")
@@ -207,9 +312,12 @@ _OPENERS = {
 
 
 def _skip(s: str, i: int, chars: str = _SPACE) -> int:
-    while i < len(s) and s[i] in chars:
-        i += 1
-    return i
+    return _RUNS[chars].match(s, i).end()  # type: ignore[union-attr]  # matches ""
+
+
+def _capped(at: int, rest: str) -> int:
+    """A matcher's verdict on ``rest``: `_NO` once it is undecided for too long."""
+    return _NO if at == _MORE and len(rest) >= OPENING_LIMIT else at
 
 
 def _expect(s: str, i: int, word: str) -> int:
@@ -303,6 +411,17 @@ def _opening_at(buf: str, found: re.Match[str]) -> int:
         found = next_found
 
 
+def _envelope_opening(s: str) -> int:
+    """Whether ``s``, which starts with ``{``, opens the package's own envelope.
+
+    Returns:
+        ``0`` for ``{"tool_calls"`` (strict JSON, spaces allowed after the
+        brace), else `_MORE` / `_NO`.
+    """
+    i = _expect(s, _skip(s, 1), '"tool_calls"')
+    return i if i < 0 else 0
+
+
 def _react_opening(s: str) -> tuple[int, str]:
     """Read ReAct's ``Action: <tool>`` and ``Action Input:`` lines opening ``s``.
 
@@ -389,6 +508,26 @@ class _ObjectEnd:
 
 # -- the reply parser ------------------------------------------------------------
 
+
+def _merged(pieces: list[Piece]) -> list[Piece]:
+    """Adjacent text pieces as one: a delta of braces is one chunk, not one each."""
+    if len(pieces) < 2:
+        return pieces
+    merged: list[Piece] = []
+    text: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            text.append(piece)
+            continue
+        if text:
+            merged.append("".join(text))
+            text = []
+        merged.append(piece)
+    if text:
+        merged.append("".join(text))
+    return merged
+
+
 _State = Literal[
     "plain", "start", "text", "call", "answer", "fence_close", "react_line", "done"
 ]
@@ -418,6 +557,11 @@ class ReplyParser:
       *string* holding the offending text, so LangChain files it under
       ``invalid_tool_calls`` (its lenient partial-JSON repair cannot turn a
       string into arguments). `errors` says what was wrong with it.
+    * With ``strict``, only the package's own envelope is a call: a
+      ``{"tool_calls": [...]}`` object in strict JSON that opens the reply
+      (whitespace aside). Everything else is text: a call after prose or
+      after the first envelope, in a code fence, in another shape, in JSON5,
+      or as ReAct lines. For agents whose replies may quote untrusted text.
     * With a JSON answer format (``json_only``), the answer is bare JSON: text
       before the first ``{`` (a sentence, a code fence) is held and dropped once
       the object starts, the object streams as it arrives, and anything after it
@@ -432,6 +576,7 @@ class ReplyParser:
         tool_names: Collection[str] | None = None,
         answer_keys: Collection[str] | None = None,
         new_id: Callable[[], str] = new_call_id,
+        strict: bool = False,
     ) -> None:
         """Configure what to look for.
 
@@ -446,19 +591,23 @@ class ReplyParser:
                 when it has none (then an object outside the ``tool_calls``
                 envelope that names another tool is the answer).
             new_id: Makes tool-call ids.
+            strict: Read only the package's own envelope, opening the reply,
+                as a call.
         """
-        self._calls = tool_calls
+        self._calls = tool_calls  # strict: until the envelope is read
+        self._strict = strict
+        self._in_text = tool_calls and not strict  # calls found within text
         self._json_only = json_only
         self._names = None if tool_names is None else frozenset(tool_names)
         self._answer_keys = None if answer_keys is None else frozenset(answer_keys)
         self._new_id = new_id
-        self._openers = _OPENERS[tool_calls]
+        self._openers = _OPENERS[self._in_text]
         self._state: _State = "start" if tool_calls or json_only else "plain"
         self._buf = ""
-        self._scanned = 0
-        self._space = ""
+        self._parts: list[str] = []  # a call or Action Input read so far, before _buf
+        self._space: list[str] = []
         self._space_ends_text = False
-        self._held = ""
+        self._held: list[str] = []
         self._prefix = ""
         self._fenced = False
         self._react = ""
@@ -489,7 +638,7 @@ class ReplyParser:
             text: The delta.
 
         Returns:
-            The pieces decided by it (possibly none).
+            The pieces decided by it (possibly none); adjacent text as one.
         """
         if self._state == "plain":
             return [text] if text else []
@@ -497,7 +646,7 @@ class ReplyParser:
         out: list[Piece] = []
         while self._buf and self._step(out):
             pass
-        return out
+        return _merged(out)
 
     def finish(self) -> list[Piece]:
         """End the reply and return what was still undecided.
@@ -508,18 +657,18 @@ class ReplyParser:
         """
         out: list[Piece] = []
         if self._state == "call":
-            self._cut_off(out)
+            self._cut_off(out, self._pending())
         elif self._state == "react_line":
-            out.extend(self._arguments(self._react, self._buf.strip()))
+            out.extend(self._arguments(self._react, self._pending().strip()))
         elif self._state == "text":
             self._emit(out, self._buf)
         self._buf = ""
         if self._held:
-            out.append(self._held)
-            self._held = ""
+            out.append("".join(self._held))
+            self._held.clear()
         if self._space and not self._space_ends_text:
-            out.append(self._space)
-        self._space = ""
+            out.append("".join(self._space))
+        self._space.clear()
         self._state = "done"
         return out
 
@@ -534,10 +683,9 @@ class ReplyParser:
             self._buf = stripped
             if not stripped:
                 return False
-            if stripped[0] == "A" and self._calls:  # a line's start: "Action:"?
-                opened = self._open(stripped)
-                if opened is not False:
-                    return bool(opened)
+            opened = self._open_reply(stripped) if self._calls else False
+            if opened is not False:
+                return bool(opened)
             self._state = "text"
             return True
         if self._state in ("call", "answer"):
@@ -550,45 +698,77 @@ class ReplyParser:
         return False
 
     def _text(self, out: list[Piece]) -> bool:
-        buf = self._buf
-        found = self._openers.search(buf)
-        at = -1 if found is None else _opening_at(buf, found)
-        if at < 0:
-            self._emit(out, buf)
-            self._buf = ""
-            return False
-        self._emit(out, buf[:at])
-        rest = buf[at:]
-        line = 1 if rest[0] == "\n" else 0  # a newline: does "Action:" follow?
-        opened: bool | None = False
-        if self._calls:
-            opened = self._open(rest[line:]) if len(rest) > line else None
-        if opened is None:
-            self._buf = rest
-            return False
-        if opened:
-            self._emit(out, rest[:line])
-        elif self._json_only and rest[0] == "{":
-            self._held = self._space = ""
-            self._buf = rest
-            self._enter("answer")
-        else:
-            self._emit(out, rest[: line + 1])
-            self._buf = rest[line + 1 :]
-        return True
+        """Pass text on up to a possible opening; enter what it opens.
 
-    def _open(self, rest: str) -> bool | None:
-        """Enter a call if ``rest`` opens one; ``None`` while undecided."""
-        if rest[0] in "{[`":
-            at, react = _json_opening(rest), ""
-        else:
-            at, react = _react_opening(rest)
+        Openings that open nothing pass on as text without copying the rest of
+        the buffer, so a delta full of braces is read in linear time.
+        """
+        buf, pos = self._buf, 0
+        while True:
+            found = self._openers.search(buf, pos)
+            at = -1 if found is None else _opening_at(buf, found)
+            if at < 0:
+                self._emit(out, buf[pos:])
+                self._buf = ""
+                return False
+            self._emit(out, buf[pos:at])
+            line = 1 if buf[at] == "\n" else 0  # a newline: does "Action:" follow?
+            opened: bool | None = False
+            if self._in_text:
+                opened = self._open(buf, at + line) if len(buf) > at + line else None
+            if opened is None:
+                self._buf = buf[at:]
+                return False
+            if opened:
+                self._emit(out, buf[at : at + line])
+                return True
+            if self._json_only and buf[at] == "{":
+                self._held.clear()
+                self._space.clear()
+                self._buf = buf[at:]
+                self._enter("answer")
+                return True
+            self._emit(out, buf[at : at + line + 1])
+            pos = at + line + 1
+
+    def _open_reply(self, rest: str) -> bool | None:
+        """What opens the reply (or follows a call): ``Action:``, or the envelope.
+
+        Returns:
+            Whether a call was entered; ``None`` while undecided.
+        """
+        if not self._strict:
+            return self._open(rest, 0) if rest[0] == "A" else False
+        if rest[0] != "{":
+            return False
+        head = rest[:OPENING_LIMIT]
+        at = _capped(_envelope_opening(head), head)
         if at == _MORE:
             return None
         if at == _NO:
             return False
         self._space_ends_text = True
-        self._prefix, self._buf = rest[:at], rest[at:]
+        self._prefix, self._buf = "", rest
+        self._enter("call")
+        return True
+
+    def _open(self, buf: str, start: int) -> bool | None:
+        """Enter a call if ``buf[start:]`` opens one; ``None`` while undecided.
+
+        The verdict reads at most `OPENING_LIMIT` characters.
+        """
+        rest = buf[start : start + OPENING_LIMIT]
+        if rest[0] in "{[`":
+            at, react = _json_opening(rest), ""
+        else:
+            at, react = _react_opening(rest)
+        at = _capped(at, rest)
+        if at == _MORE:
+            return None
+        if at == _NO:
+            return False
+        self._space_ends_text = True
+        self._prefix, self._buf = rest[:at], buf[start + at :]
         self._fenced = rest[0] == "`"
         self._react = react
         if react and rest[at] != "{":
@@ -601,22 +781,32 @@ class ReplyParser:
     def _enter(self, state: _State) -> None:
         self._state = state
         self._end = _ObjectEnd()
-        self._scanned = 0
+        self._parts.clear()
+
+    def _pending(self) -> str:
+        """The text read since the call (or Action Input) began; taken."""
+        text = "".join((*self._parts, self._buf))
+        self._parts.clear()
+        self._buf = ""
+        return text
 
     def _object(self, out: list[Piece]) -> bool:
-        end = self._end.feed(self._buf[self._scanned :])
+        buf = self._buf
+        end = self._end.feed(buf)  # each character is scanned once
         if self._state == "answer":  # streams; nothing is kept in the buffer
-            out.append(self._buf if end < 0 else self._buf[:end])
+            out.append(buf if end < 0 else buf[:end])
             if end < 0:
                 self._buf = ""
                 return False
             self._state = "done"
             return True
-        if end < 0:
-            self._scanned = len(self._buf)
+        if end < 0:  # kept as a part: the buffer never grows by copying
+            self._parts.append(buf)
+            self._buf = ""
             return False
-        end += self._scanned
-        raw, self._buf, self._scanned = self._buf[:end], self._buf[end:], 0
+        self._buf = buf[:end]
+        raw = self._pending()
+        self._buf = buf[end:]
         if self._react:
             name, self._react = self._react, ""
             out.extend(self._arguments(name, raw))
@@ -625,10 +815,11 @@ class ReplyParser:
         calls = self._parse_calls(raw)
         if calls is not None:
             out.extend(calls)
+            self._calls = self._calls and not self._strict  # strict: one envelope
             self._state = "fence_close" if self._fenced else "start"
         elif self._json_only:
             out.append(raw)
-            self._held = ""
+            self._held.clear()
             self._state = "done"
         else:
             self._state = "text"
@@ -643,7 +834,8 @@ class ReplyParser:
         if len(stripped) < len(_FENCE) and _FENCE.startswith(stripped):
             return False
         if stripped[0] in "{[":  # another call in the same fence?
-            at = _json_opening(stripped)
+            rest = stripped[:OPENING_LIMIT]
+            at = _capped(_json_opening(rest), rest)
             if at == _MORE:
                 return False
             if at == 0:
@@ -658,10 +850,15 @@ class ReplyParser:
 
     def _react_line(self, out: list[Piece]) -> bool:
         """Read an Action Input that is not an object: the rest of its line."""
-        newline = self._buf.find("\n")
+        buf = self._buf
+        newline = buf.find("\n")  # in the new text only
         if newline < 0:
+            self._parts.append(buf)
+            self._buf = ""
             return False
-        line, self._buf = self._buf[:newline], self._buf[newline + 1 :]
+        self._buf = buf[:newline]
+        line = self._pending()
+        self._buf = buf[newline + 1 :]
         out.extend(self._arguments(self._react, line.strip()))
         self._state = "start"
         return True
@@ -673,28 +870,29 @@ class ReplyParser:
         if not text:
             return
         if self._json_only:
-            self._held += text
+            self._held.append(text)
             return
-        text = self._space + text
         core = text.rstrip()
-        self._space = text[len(core) :]
-        if core:
-            out.append(core)
-            self._space_ends_text = False
+        if not core:  # kept as a part: a run of spaces is not copied again
+            self._space.append(text)
+            return
+        out.append("".join((*self._space, core)))
+        self._space_ends_text = False
+        self._space = [text[len(core) :]] if len(core) < len(text) else []
 
-    def _cut_off(self, out: list[Piece]) -> None:
+    def _cut_off(self, out: list[Piece], text: str) -> None:
         """End a call object that never closed: invalid if it looks like a call."""
         if self._react:
-            out.extend(self._invalid(self._react, self._buf, _CUT_OFF))
-        elif _CALL_HINT.search(self._buf):
-            found = _NAME_IN_TEXT.search(self._buf)
+            out.extend(self._invalid(self._react, text, _CUT_OFF))
+        elif _CALL_HINT.search(text):
+            found = _NAME_IN_TEXT.search(text)
             name = found.group(2) if found else None
-            if self._answer_not_call(_first_key(self._buf), [name]):
-                self._emit(out, self._prefix + self._buf)
+            if self._answer_not_call(_first_key(text), [name]):
+                self._emit(out, self._prefix + text)
             else:
-                out.extend(self._invalid(name, self._buf, _CUT_OFF))
+                out.extend(self._invalid(name, text, _CUT_OFF))
         else:
-            self._emit(out, self._prefix + self._buf)
+            self._emit(out, self._prefix + text)
 
     def _answer_not_call(self, keys: Collection[str] | None, names: list[Any]) -> bool:
         """Whether a call-shaped object is the JSON answer, not a call.
@@ -720,7 +918,7 @@ class ReplyParser:
     def _parse_calls(self, raw: str) -> list[Piece] | None:
         """Turn a complete call-like object into chunks; ``None`` if not a call."""
         try:
-            data = _lenient_json(raw)
+            data = loads_bounded(raw) if self._strict else _lenient_json(raw)
         except ValueError as error:
             if not _CALL_HINT.search(raw):
                 return None

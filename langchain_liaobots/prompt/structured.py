@@ -62,7 +62,11 @@ from langchain_core.utils.function_calling import (
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 
-from langchain_liaobots.prompt.reply import json_section, read_json_section
+from langchain_liaobots.prompt.reply import (
+    json_section,
+    loads_bounded,
+    read_json_section,
+)
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import (
@@ -276,9 +280,12 @@ def read_whole_json(text: str) -> tuple[Any, bool]:
     fenced = _FENCED.match(stripped)
     body = fenced.group(1).strip() if fenced else stripped
     try:
-        return json.loads(body), fenced is None
+        return loads_bounded(body), fenced is None
     except json.JSONDecodeError as err:
         strict = err
+    except ValueError as err:  # too deep, or a number of too many digits
+        msg = f"Invalid json output: {text}\nIt is not readable: {err}."
+        raise OutputParserException(msg, llm_output=text) from err
     try:
         return pyjson5.decode(body), False
     except pyjson5.Json5Exception:
@@ -303,7 +310,10 @@ class _WholeJsonOutputParser(JsonOutputParser):
 
     def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
         if partial:
-            return super().parse_result(result, partial=True)
+            try:
+                return super().parse_result(result, partial=True)
+            except (RecursionError, ValueError):  # too deep, too many digits
+                return None  # no preview; the whole answer is judged at the end
         return parse_whole_json(result[0].text)
 
     def _transform(

@@ -16,13 +16,20 @@ is the sans-I/O core of that layer (pure functions, no sockets), used by
 
 `read_tool_instructions` and `read_tool_result` are the readers'
 side of the same formats; the emulator's responder plays a model with them.
+
+Text from outside (a tool's result, a user's or an assistant's text) cannot
+write the package's markup: `escape_markup` writes the ``<`` that would open or
+close a ``<tool_result>``, ``<tools>`` or ``<json_schema>`` tag as ``&lt;``
+(readable to a model), so a tool's text cannot close its block or forge
+another; `unescape_markup` reverses it. In JSON (an assistant's calls, the
+tools' descriptions) `langchain_liaobots.prompt.reply.json_text` writes it as
+``\u003c``, which JSON reads as ``<``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +37,13 @@ from typing import Any, Final
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from langchain_liaobots.prompt.reply import json_section, read_json_section
+from langchain_liaobots.prompt.reply import (
+    MARKUP_TAG,
+    json_section,
+    json_text,
+    loads_bounded,
+    read_json_section,
+)
 
 __all__ = [
     "CALL_WHEN_NEEDED",
@@ -41,6 +54,7 @@ __all__ = [
     "ToolChoice",
     "ToolOffer",
     "ToolResult",
+    "escape_markup",
     "function_of",
     "normalize_tool_choice",
     "one_call_only",
@@ -51,6 +65,7 @@ __all__ = [
     "render_tool_result",
     "repair_ask",
     "text_blocks_only",
+    "unescape_markup",
 ]
 
 ToolChoice = str
@@ -88,12 +103,13 @@ _DROPPED_AI_BLOCKS: Final = frozenset(
     {"tool_use", "tool_call", "tool_call_chunk"}  # rendered from tool_calls
     | {"reasoning", "thinking", "redacted_thinking"}  # another model's reasoning
 )
-_JSON: Final = json.JSONEncoder(ensure_ascii=False)
-"""``json.dumps(..., ensure_ascii=False)``, without a new encoder per call."""
 _FORCE_ANY: Final = frozenset({"any", "required"})
 _MUST_CALL_NAMED_RE = re.compile(
     re.escape(MUST_CALL_NAMED).replace(re.escape("{name}"), "(.+?)")
 )
+_MARKUP_RE = re.compile(rf"(?i)(?:<|&(?:amp;)*lt;){MARKUP_TAG}")
+"""A ``<`` opening or closing one of the package's tags, or one escaped already."""
+_ESCAPED_RE = re.compile(rf"(?i)&(?:amp;)*lt;{MARKUP_TAG}")
 _RESULT_RE = re.compile(
     r'<tool_result name="([^"]*)" id="([^"]*)" status="(success|error)">\n'
     r"(.*)\n</tool_result>",
@@ -327,6 +343,47 @@ def read_tool_instructions(prompt: str) -> ToolOffer | None:
 # -- history in ----------------------------------------------------------------
 
 
+def escape_markup(text: str) -> str:
+    """Write text from outside so that it cannot open or close the package's tags.
+
+    The ``<`` of ``<tool_result``, ``</tool_result``, ``<tools``, ``</tools``,
+    ``<json_schema`` and ``</json_schema`` (any case) becomes ``&lt;``; an
+    ``&lt;`` already before such a tag name gains an ``amp;`` (``&amp;lt;``),
+    so `unescape_markup` gives the text back exactly. Other text is unchanged.
+
+    Args:
+        text: A tool's result, or a user's or an assistant's text.
+
+    Returns:
+        The text, safe to place inside a ``<tool_result>`` block or a turn.
+    """
+    if "<" not in text and "&" not in text:  # most text: one scan in C
+        return text
+    return _MARKUP_RE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    found = match.group()
+    return "&lt;" if found == "<" else f"&amp;{found[1:]}"
+
+
+def unescape_markup(text: str) -> str:
+    """Reverse `escape_markup`.
+
+    Args:
+        text: Text written by `escape_markup`.
+
+    Returns:
+        The original text.
+    """
+    return _ESCAPED_RE.sub(_unescaped, text)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    found = match.group()
+    return "<" if len(found) == len("&lt;") else f"&{found[len('&amp;') :]}"
+
+
 def text_blocks_only(content: str | list[Any]) -> str | list[Any]:
     """Drop tool-call and reasoning blocks from an assistant's content.
 
@@ -361,6 +418,8 @@ def render_ai(text: str, message: AIMessage) -> str:
     is written back as the model wrote it, followed by why it could not be
     read (from its ``error``, or the ``tool_call_errors`` response metadata
     ``ChatLiaobots`` records), so a later turn shows the model its mistake.
+    The package's markup in any of it is escaped: `escape_markup` in text,
+    `json_text` in the calls' JSON (which a JSON parser still reads unchanged).
 
     Args:
         text: The turn's text content.
@@ -375,16 +434,20 @@ def render_ai(text: str, message: AIMessage) -> str:
         for c in message.tool_calls
     ] or _legacy_call(message)
     if not calls and not message.invalid_tool_calls:
-        return text
-    parts = [text] if text else []
+        return escape_markup(text)
+    parts = [escape_markup(text)] if text else []
     if calls:
-        parts.append(_JSON.encode({"tool_calls": calls}))
+        parts.append(json_text({"tool_calls": calls}))
     recorded = message.response_metadata.get("tool_call_errors") or {}
     for call in message.invalid_tool_calls:
         written = _written(call.get("args") or "")
         error = call.get("error") or recorded.get(call.get("id") or "")
-        parts.append(written)
-        parts.append(f"(This call could not be read{f': {error}' if error else ''}.)")
+        parts.append(escape_markup(written))
+        parts.append(
+            escape_markup(
+                f"(This call could not be read{f': {error}' if error else ''}.)"
+            )
+        )
     return "\n".join(parts)
 
 
@@ -396,7 +459,7 @@ def _legacy_call(message: AIMessage) -> list[dict[str, Any]]:
     arguments = call.get("arguments") or "{}"
     if isinstance(arguments, str):
         with contextlib.suppress(ValueError):  # else sent as the model wrote it
-            arguments = json.loads(arguments)
+            arguments = loads_bounded(arguments)
     return [{"name": call["name"], "arguments": arguments}]
 
 
@@ -406,29 +469,32 @@ def _written(args: str) -> str:
     The reply parser keeps it as a JSON string; other arguments stay as they are.
     """
     try:
-        written = json.loads(args)
+        written = loads_bounded(args)
     except ValueError:
         return args
     return written if isinstance(written, str) else args
 
 
-def render_tool_result(message: ToolMessage, text: str) -> str:
+def render_tool_result(message: ToolMessage, text: str, name: str = "") -> str:
     """Render a tool's result as a ``<tool_result …>`` block for a user turn.
 
     Args:
         message: The tool message, for its name, call id and ``status``.
-        text: Its content as text.
+        text: Its content as text; the package's markup in it is escaped
+            (`escape_markup`), so it cannot close the block or forge another.
+        name: The tool's name when the message has none (from the call it
+            answers).
 
     Returns:
         ``<tool_result name="…" id="…" status="success|error">`` + newline +
         the text + newline + ``</tool_result>``.
     """
-    name = html.escape(message.name or "", quote=True)
+    name = html.escape(message.name or name, quote=True)
     call_id = html.escape(message.tool_call_id, quote=True)
     status = "error" if message.status == "error" else "success"
     return (
         f'<{_RESULT_TAG} name="{name}" id="{call_id}" status="{status}">\n'
-        f"{text}\n</{_RESULT_TAG}>"
+        f"{escape_markup(text)}\n</{_RESULT_TAG}>"
     )
 
 
@@ -440,7 +506,7 @@ class ToolResult:
         name: The tool's name (may be empty).
         call_id: The id of the call it answers.
         ok: ``False`` when the tool reported an error.
-        text: The result text.
+        text: The result text, as the tool returned it.
     """
 
     name: str
@@ -466,5 +532,5 @@ def read_tool_result(content: str) -> ToolResult | None:
         name=html.unescape(name),
         call_id=html.unescape(call_id),
         ok=status == "success",
-        text=text,
+        text=unescape_markup(text),
     )
