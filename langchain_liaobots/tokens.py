@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from langchain_liaobots.errors import LiaobotsTokenizerWarning
+from langchain_liaobots.wire.budget import SPECIAL_TOKENS
 
 __all__ = [
     "TOKENIZER",
@@ -53,13 +54,6 @@ PATTERN: Final = (
     r""" ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
 """cl100k_base's split pattern (tiktoken's ``openai_public.cl100k_base``)."""
-SPECIAL_TOKENS: Final = {
-    "<|endoftext|>": 100257,
-    "<|fim_prefix|>": 100258,
-    "<|fim_middle|>": 100259,
-    "<|fim_suffix|>": 100260,
-    "<|endofprompt|>": 100276,
-}
 CHARS_PER_TOKEN: Final = 4
 """The fallback estimate's ratio: ``count_tokens_approximately``'s default."""
 CACHE_ENTRIES: Final = 16_384

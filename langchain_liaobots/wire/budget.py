@@ -33,6 +33,7 @@ from langchain_liaobots.wire.protocol import DEFAULT_PROMPT
 
 __all__ = [
     "ANSWER_TOKENS",
+    "SPECIAL_TOKENS",
     "Kept",
     "dropped_message",
     "fit",
@@ -46,6 +47,17 @@ ANSWER_TOKENS: Final = 1000
 """The server's ``max_tokens`` upstream: kept free in ``tokenLimit``, and the
 longest answer it lets through (``utils/server/index.ts``)."""
 
+
+SPECIAL_TOKENS: Final = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
+"""cl100k_base's special tokens. The server's encoder (``@dqbd/tiktoken``'s
+``encode``, special tokens disallowed) throws on a text that holds one, and the
+server answers 500 ``Error``; so a request holding one is refused here."""
 
 CAP_SLACK: Final = 4
 """An answer this close to `ANSWER_TOKENS` counts as cut by the cap. The
@@ -127,15 +139,34 @@ def keep_newest(
 
     Returns:
         What the server keeps.
+
+    Raises:
+        ValueError: If a text the server counts holds a special token (see
+            `SPECIAL_TOKENS`): the server would fail on it.
     """
-    used, kept = count(served_prompt(prompt)), 0
-    for message in reversed(messages):
-        tokens = count(message["content"])
+    used, kept = count(_encodable(served_prompt(prompt), "the system prompt")), 0
+    for i in range(len(messages) - 1, -1, -1):
+        tokens = count(_encodable(messages[i]["content"], f"message {i}"))
         if token_limit is not None and used + tokens + ANSWER_TOKENS > token_limit:
             return Kept(len(messages), kept, used, tokens, token_limit)
         used += tokens
         kept += 1
     return Kept(len(messages), kept, used, None, token_limit)
+
+
+def _encodable(text: str, where: str) -> str:
+    """``text``, if the server's encoder takes it (no special token in it)."""
+    if "<|" in text:
+        found = [t for t in SPECIAL_TOKENS if t in text]
+        if found:
+            msg = (
+                f"{where.capitalize()} holds {found[0]!r}, a special token of the "
+                "service's tokenizer (cl100k_base): its server refuses such text "
+                "with HTTP 500 'Error', however often it is sent. Remove or "
+                "reword it (e.g. '<| endoftext |>')."
+            )
+            raise ValueError(msg)
+    return text
 
 
 def fit(

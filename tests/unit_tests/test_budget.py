@@ -104,3 +104,20 @@ def test_the_answer_cap() -> None:
     assert reached_answer_cap(1000)
     assert reached_answer_cap(996)
     assert not reached_answer_cap(900)
+
+
+@pytest.mark.parametrize(
+    "token", ["<|endoftext|>", "<|fim_prefix|>", "<|endofprompt|>"]
+)
+def test_a_special_token_the_server_refuses_is_refused_before_sending(
+    token: str,
+) -> None:
+    with pytest.raises(ValueError, match=r"Message 1 holds .*special token"):
+        keep_newest(
+            "p", [*msgs(1), {"role": "user", "content": f"a {token}"}], None, chars
+        )
+    with pytest.raises(ValueError, match="The system prompt holds"):
+        keep_newest(f"be {token}", msgs(1), None, chars)
+    assert keep_newest(
+        "p", [*msgs(1), {"role": "user", "content": "<| a |>"}], None, chars
+    )
