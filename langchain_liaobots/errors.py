@@ -28,7 +28,8 @@ LiaobotsError
 ├── LiaobotsRateLimitError           : ModelRateLimitError           (429)
 ├── LiaobotsAPIError                 : ModelAPIError                 (5xx)
 │   └── LiaobotsUnexpectedResponseError   (not an answer: a bad body)
-│       └── LiaobotsRedirectError          (a redirect not followed)
+│       ├── LiaobotsRedirectError          (a redirect not followed)
+│       └── LiaobotsResponseTooLargeError  (an answer above its size limit)
 ├── LiaobotsHTMLPageError            : ModelAPIError  (an HTML page)
 │   └── LiaobotsCaptchaError                (the captcha page)
 ├── LiaobotsConnectionError          : ModelConnectionError
@@ -71,6 +72,7 @@ __all__ = [
     "LiaobotsRateLimitError",
     "LiaobotsRedirectError",
     "LiaobotsReplyError",
+    "LiaobotsResponseTooLargeError",
     "LiaobotsSecurityWarning",
     "LiaobotsStreamCutError",
     "LiaobotsTLSError",
@@ -173,6 +175,19 @@ class LiaobotsRedirectError(LiaobotsUnexpectedResponseError):
     A redirect to another origin (scheme, host or port) is never followed, so
     the auth code is never sent there; nor is one that would turn the ``POST``
     into a ``GET`` (301/302/303), has no ``Location``, or loops.
+    """
+
+
+class LiaobotsResponseTooLargeError(LiaobotsUnexpectedResponseError):
+    """An answer larger than the package reads; reading stopped at the limit.
+
+    A chat answer's body may hold at most
+    `langchain_liaobots.wire.response.ANSWER_LIMIT` bytes (after content
+    decoding), a JSON endpoint's
+    `langchain_liaobots.wire.exchange.JSON_BODY_LIMIT`: far above what the
+    service sends, so only a broken or hostile server reaches them. The rest of
+    the body is never read or decoded. ``partial_text`` holds the answer text
+    received up to the limit.
     """
 
 
