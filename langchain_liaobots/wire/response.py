@@ -264,7 +264,7 @@ class AnswerReader:
         self._clean = clean
         self._head = b""
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-        self._lines = ""
+        self._line: list[str] = []  # the pieces of the line under way
         self._skip_lf = False
         self._data: list[str] = []
         self._content_seen = False
@@ -414,15 +414,21 @@ class AnswerReader:
         if self._skip_lf and text:
             self._skip_lf = False
             text = text.removeprefix("\n")  # the LF of a CRLF split across pieces
-        buf = self._lines + text
-        lines = _LINE_END.split(buf)
-        self._lines = lines.pop()
-        if buf.endswith("\r"):
+        # Only the new text is split: a long line costs its length, once.
+        lines = _LINE_END.split(text)
+        self._line.append(lines[0])
+        if len(lines) > 1:
+            lines[0] = "".join(self._line)
+            self._line = [lines.pop()]
+        else:
+            lines = []
+        if text.endswith("\r"):
             self._skip_lf = True
         out: list[str] = []
-        if final and self._lines:
-            lines.append(self._lines)
-            self._lines = ""
+        if final:
+            rest, self._line = "".join(self._line), []
+            if rest:
+                lines.append(rest)
         for line in lines:
             if not line:
                 self._dispatch(out)

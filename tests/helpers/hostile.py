@@ -16,6 +16,7 @@ lazily, so only what a client reads is ever produced.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import threading
@@ -150,6 +151,18 @@ def gzip_bomb(decoded: int = 1024 * MIB) -> bytes:
     return b"".join(parts)
 
 
+@cache
+def zstd_bomb(decoded: int = 1024 * MIB) -> bytes:
+    """``decoded`` bytes of ``a`` zstd-compressed: about 32 KiB per GiB."""
+    import zstandard
+
+    packer = zstandard.ZstdCompressor(level=19).compressobj()
+    block = b"a" * MIB
+    parts = [packer.compress(block) for _ in range(decoded // MIB)]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
 def deep_json(depth: int = 5000) -> bytes:
     """A JSON array nested ``depth`` deep."""
     return b"[" * depth + b"]" * depth
@@ -214,6 +227,10 @@ HOSTILE_CHATS: dict[str, Answer] = {
         head("connection: close"),
         *text(300 * MIB),
     ],
+    "300 MiB of blank lines": lambda: [
+        head("connection: close"),
+        *text(300 * MIB, b"\r\n" * 32768),
+    ],
     "SSE line that never ends": lambda: [
         head("content-type: text/event-stream", "connection: close"),
         b'data: {"content": "',
@@ -240,6 +257,12 @@ HOSTILE_CHATS: dict[str, Answer] = {
     "100,000 headers": lambda: [head(*(f"x-h{i}: v" for i in range(100_000)))],
 }
 """Chat answers a hostile server might send, by what they are."""
+
+if importlib.util.find_spec("zstandard"):  # urllib3 decodes zstd when it can
+    HOSTILE_CHATS["zstd bomb, never asked for"] = lambda: [
+        head("content-encoding: zstd", "connection: close"),
+        zstd_bomb(),
+    ]
 
 HOSTILE_JSON: dict[str, Answer] = {
     "gzip bomb": lambda: [
