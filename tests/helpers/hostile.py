@@ -19,11 +19,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
+import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from types import TracebackType
+
+_HAS_ZSTD = importlib.util.find_spec("zstandard") is not None
 
 Answer = Callable[[], Iterable[bytes]]
 """Makes the bytes of one answer, head first (called once per request)."""
@@ -143,12 +146,21 @@ def chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 @cache
 def gzip_bomb(decoded: int = 1024 * MIB) -> bytes:
-    """``decoded`` bytes of ``a`` gzip-compressed: about 1 MiB per GiB."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    """``decoded`` bytes of ``a`` gzip-compressed: about 1 MiB per GiB.
+
+    Made in a blink: after a full flush deflate starts afresh, so every MiB
+    after the first compresses to the same bytes; the trailer is written by
+    hand (an empty final block, the CRC and the size).
+    """
     block = b"a" * MIB
-    parts = [packer.compress(block) for _ in range(decoded // MIB)]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    first = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    again = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(decoded // MIB):
+        crc = zlib.crc32(block, crc)
+    trailer = b"\x03\x00" + struct.pack("<II", crc, decoded & 0xFFFFFFFF)
+    return first + again * (decoded // MIB - 1) + trailer
 
 
 @cache
@@ -179,6 +191,17 @@ def json_answer(body: bytes, *extra: str) -> Answer:
 def text(total: int, piece: bytes = b"a" * 65536) -> Iterator[bytes]:
     """``total`` bytes of raw answer text."""
     return repeat(piece, total)
+
+
+_NO_TEXT = b'data: {"role": "assistant", "pad": "' + b"p" * 1000 + b'"}\n\n'
+"""An SSE event that carries no answer text."""
+
+
+def warm() -> None:
+    """Make the bombs now, so no server makes a client wait for them."""
+    gzip_bomb()
+    if _HAS_ZSTD:
+        zstd_bomb()
 
 
 HOSTILE_CHATS: dict[str, Answer] = {
@@ -238,11 +261,11 @@ HOSTILE_CHATS: dict[str, Answer] = {
     ],
     "SSE events without text": lambda: [
         head("content-type: text/event-stream", "connection: close"),
-        *repeat(b'data: {"role": "assistant"}\n\n' * 2000, 300 * MIB),
+        *repeat(_NO_TEXT * 64, 300 * MIB),
     ],
     "SSE data lines that never dispatch": lambda: [
         head("content-type: text/event-stream", "connection: close"),
-        *repeat(b"data: x\n" * 8000, 300 * MIB),
+        *repeat((b"data: " + b"x" * 1000 + b"\n") * 64, 300 * MIB),
     ],
     "SSE event nested 5000 deep": lambda: [
         head("content-type: text/event-stream", "connection: close"),
@@ -258,7 +281,7 @@ HOSTILE_CHATS: dict[str, Answer] = {
 }
 """Chat answers a hostile server might send, by what they are."""
 
-if importlib.util.find_spec("zstandard"):  # urllib3 decodes zstd when it can
+if _HAS_ZSTD:  # urllib3 decodes zstd when it can, asked for or not
     HOSTILE_CHATS["zstd bomb, never asked for"] = lambda: [
         head("content-encoding: zstd", "connection: close"),
         zstd_bomb(),

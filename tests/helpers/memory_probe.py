@@ -5,7 +5,8 @@
 "cases": {name: base_url}}``, makes each call (a chat with ``max_tokens=20``,
 no retries), and prints one JSON object: for each case, how much the
 process's traced memory grew at its peak during the call (``grew_mib``,
-``tracemalloc``, measured from the memory in use just before the call) and how
+``tracemalloc``, measured from the memory in use just before the call), how
+long it took (``seconds``, for the reader: no test judges it) and how
 the call ended: ``{"ok": true, "chars": n}``, or the exception's type, whether
 it is a ``LiaobotsError``, its message and the length of its ``partial_text``.
 The servers run in the test's process, so only the client's memory is counted.
@@ -17,6 +18,7 @@ import asyncio
 import gc
 import json
 import sys
+import time
 import tracemalloc
 from typing import Any
 
@@ -74,9 +76,12 @@ def main() -> None:
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
+        started = time.perf_counter()
         outcome = _outcome(model, spec["call"], spec["path"])
+        seconds = round(time.perf_counter() - started, 2)  # reported, not judged
         peak = tracemalloc.get_traced_memory()[1]
-        results[name] = {"grew_mib": round((peak - before) / MIB, 1), **outcome}
+        grew = round((peak - before) / MIB, 1)
+        results[name] = {"grew_mib": grew, "seconds": seconds, **outcome}
         del model
     print(json.dumps(results))
 

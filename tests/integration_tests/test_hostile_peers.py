@@ -37,6 +37,7 @@ from tests.helpers.hostile import (
     json_answer,
     repeat,
     text,
+    warm,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,7 @@ PATHS = ["sync", "async"]
 
 def probe(path: str, call: str, answers: dict[str, Answer]) -> dict[str, Any]:
     """Each answer served by its own server; the calls made in a child process."""
+    warm()
     with ExitStack() as stack:
         servers = {n: stack.enter_context(HostileServer(a)) for n, a in answers.items()}
         spec = {
