@@ -326,14 +326,8 @@ class AnswerReader:
             LiaobotsError: If an SSE error event, or an event that is not
                 JSON, arrives.
         """
-        room = self._limit - self.received_bytes
-        if len(data) > room:
-            self._take(data[:room])  # received, so part of partial_text
-            raise self._too_large()
-        return self._take(data)
-
-    def _take(self, data: bytes) -> str:
-        """Read the next piece of the body (within the limit): `feed`'s work."""
+        if len(data) > self._limit - self.received_bytes:
+            raise self._too_large(data)
         self.received_bytes += len(data)
         if not self._mode:
             data = self._sniff(data)
@@ -523,7 +517,9 @@ class AnswerReader:
     def _html_error(self) -> LiaobotsHTMLPageError:
         return html_page_error(self._head, self._clean)
 
-    def _too_large(self) -> LiaobotsResponseTooLargeError:
+    def _too_large(self, data: bytes) -> LiaobotsResponseTooLargeError:
+        """Read the bytes of ``data`` within the limit; return the error."""
+        self.feed(data[: self._limit - self.received_bytes])  # part of partial_text
         msg = (
             f"Liaobots sent an answer of more than {self._limit} bytes, far more "
             "than the service's answers, so reading stopped there: a broken or "
