@@ -3,11 +3,14 @@
 ``python -m tests.helpers.memory_probe`` reads one JSON object from stdin,
 ``{"path": "sync" | "async", "call": "chat" | "account" | "models",
 "cases": {name: base_url}}``, makes each call (a chat with ``max_tokens=20``,
-no retries), and prints one JSON object: for each case, how much the
-process's traced memory grew at its peak during the call (``grew_mib``,
-``tracemalloc``, measured from the memory in use just before the call), how
-long it took (``seconds``, for the reader: no test judges it) and how
-the call ended: ``{"ok": true, "chars": n}``, or the exception's type, whether
+no retries), and prints one JSON object. ``rss_grew_mib``: how much the
+process's peak resident memory (``ru_maxrss``) grew over all the calls: no
+call, C allocations included, took the process more than that above its peak
+before the calls. ``cases``: for each case,
+how much the process's traced memory grew at its peak during the call
+(``grew_mib``, ``tracemalloc``, measured from the memory in use just before the
+call), how long it took (``seconds``, for the reader: no test judges it) and
+how the call ended: ``{"ok": true, "chars": n}``, or the exception's type, whether
 it is a ``LiaobotsError``, its message and the length of its ``partial_text``.
 The servers run in the test's process, so only the client's memory is counted.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import resource
 import sys
 import time
 import tracemalloc
@@ -27,6 +31,7 @@ import aiohttp  # imported before the baseline: a module, not a call's memory
 from langchain_liaobots import ChatLiaobots, LiaobotsError
 
 MIB = 1024 * 1024
+_HANG_SECONDS = 120
 
 
 def _model(base_url: str) -> ChatLiaobots:
@@ -44,8 +49,8 @@ async def _acall(model: ChatLiaobots, call: str) -> object:
 
 
 def _call(model: ChatLiaobots, call: str, path: str) -> object:
-    if path == "async":
-        return asyncio.run(_acall(model, call))
+    if path == "async":  # a call that hangs is a finding, not a stuck test
+        return asyncio.run(asyncio.wait_for(_acall(model, call), _HANG_SECONDS))
     if call == "chat":
         return model.invoke("hi").content
     if call == "account":
@@ -70,6 +75,7 @@ def main() -> None:
     spec = json.loads(sys.stdin.read())
     assert aiohttp.__version__
     results: dict[str, dict[str, Any]] = {}
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
     tracemalloc.start()
     for name, base_url in spec["cases"].items():
         model = _model(base_url)
@@ -83,7 +89,8 @@ def main() -> None:
         grew = round((peak - before) / MIB, 1)
         results[name] = {"grew_mib": grew, "seconds": seconds, **outcome}
         del model
-    print(json.dumps(results))
+    rss_grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    print(json.dumps({"rss_grew_mib": round(rss_grew / 1024, 1), "cases": results}))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,11 @@ PATHS = ["sync", "async"]
 
 
 def probe(path: str, call: str, answers: dict[str, Answer]) -> dict[str, Any]:
-    """Each answer served by its own server; the calls made in a child process."""
+    """Each answer served by its own server; the calls made in a child process.
+
+    Returns each case's result; checks first that the child's peak resident
+    memory grew less than the bound over all the calls.
+    """
     warm()
     with ExitStack() as stack:
         servers = {n: stack.enter_context(HostileServer(a)) for n, a in answers.items()}
@@ -65,7 +69,9 @@ def probe(path: str, call: str, answers: dict[str, Answer]) -> dict[str, Any]:
             check=False,
         )
     assert done.returncode == 0, done.stderr[-3000:]
-    results: dict[str, Any] = json.loads(done.stdout)
+    report = json.loads(done.stdout)
+    assert report["rss_grew_mib"] < PEAK_BOUND_MIB, report
+    results: dict[str, Any] = report["cases"]
     return results
 
 
