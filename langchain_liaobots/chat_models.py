@@ -114,6 +114,7 @@ from langchain_liaobots.transport.clients import (
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
+from langchain_liaobots.wire.auth import auth_code_problem
 from langchain_liaobots.wire.budget import (
     ANSWER_TOKENS,
     dropped_message,
@@ -461,6 +462,7 @@ class ChatLiaobots(BaseChatModel):
     auth: SecretStr | None = Field(
         default_factory=secret_from_env("LIAOBOTS_AUTH_CODE", default=None),
         alias="api_key",
+        validate_default=True,
     )
     """The auth code sent as ``x-auth-code`` (also accepted as ``api_key``).
 
@@ -640,6 +642,21 @@ class ChatLiaobots(BaseChatModel):
             )
             raise ValueError(msg)
         return value
+
+    @field_validator("auth")
+    @classmethod
+    def _check_auth(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        code = value.get_secret_value().strip()  # e.g. a file's last newline
+        problem = auth_code_problem(code)
+        if problem:
+            msg = (
+                f"auth (or LIAOBOTS_AUTH_CODE) holds {problem}; an auth code is "
+                "printable ASCII (surrounding whitespace is stripped)."
+            )
+            raise ValueError(msg)
+        return SecretStr(code)
 
     @model_validator(mode="after")
     def _check_model(self) -> ChatLiaobots:

@@ -32,7 +32,8 @@ LiaobotsError
 ├── LiaobotsAPIError                 : ModelAPIError                 (5xx)
 │   ├── LiaobotsUpstreamKeyError          (the service's own key refused)
 │   └── LiaobotsUnexpectedResponseError   (not an answer: a bad body)
-│       └── LiaobotsRedirectError          (a redirect not followed)
+│       ├── LiaobotsRedirectError          (a redirect not followed)
+│       └── LiaobotsResponseTooLargeError  (an answer above its size limit)
 ├── LiaobotsHTMLPageError            : ModelAPIError  (an HTML page)
 │   └── LiaobotsCaptchaError                (the captcha page)
 ├── LiaobotsConnectionError          : ModelConnectionError
@@ -86,6 +87,7 @@ __all__ = [
     "LiaobotsRateLimitError",
     "LiaobotsRedirectError",
     "LiaobotsReplyError",
+    "LiaobotsResponseTooLargeError",
     "LiaobotsSecurityWarning",
     "LiaobotsStreamCutError",
     "LiaobotsTLSError",
@@ -243,6 +245,19 @@ class LiaobotsRedirectError(LiaobotsUnexpectedResponseError):
     A redirect to another origin (scheme, host or port) is never followed, so
     the auth code is never sent there; nor is one that would turn the ``POST``
     into a ``GET`` (301/302/303), has no ``Location``, or loops.
+    """
+
+
+class LiaobotsResponseTooLargeError(LiaobotsUnexpectedResponseError):
+    """An answer larger than the package reads; reading stopped at the limit.
+
+    A chat answer's body may hold at most
+    `langchain_liaobots.wire.response.ANSWER_LIMIT` bytes (after content
+    decoding), a JSON endpoint's
+    `langchain_liaobots.wire.exchange.JSON_BODY_LIMIT`: far above what the
+    service sends, so only a broken or hostile server reaches them. The rest of
+    the body is never read or decoded. ``partial_text`` holds the answer text
+    received up to the limit.
     """
 
 

@@ -10,10 +10,16 @@ exceptions to one neutral `Failure`
 with a table of exception types (`failure_of`):
 
 * `SyncDriver` speaks ``requests``; the body is read with
-  ``read1``, so each piece is handed on as it arrives whatever the framing
-  (chunked, ``Content-Length``, read until close, gzip);
+  ``read1`` (chunk by chunk when chunked), so each piece is handed on as it
+  arrives whatever the framing (chunked, ``Content-Length``, read until close,
+  gzip);
 * `AsyncDriver` speaks ``aiohttp`` (imported on first async use only)
   and reads with ``readany``.
+
+Either hands on at most ``_PIECE`` bytes per read, after content decoding: a
+huge chunk, a huge ``Content-Length`` or a compression bomb is read and
+decoded a bounded piece at a time (urllib3 2.6's ``max_length`` decoding;
+aiohttp's buffer limit), so the exchange's limits apply before memory grows.
 
 Both run an exchange with the one stepping helper (`_Steps`: results
 and failures in, the next command out), and differ only in how they perform a
@@ -65,7 +71,7 @@ __all__ = ["AsyncDriver", "SyncDriver", "failure_of"]
 T = TypeVar("T", default=None)
 
 _PIECE: Final = 64 * 1024
-"""The most bytes one read hands on."""
+"""The most bytes one read hands on (decoded), on the sync path."""
 
 Kinds = Mapping[type[BaseException], FailureKind]
 """Exception types to failure kinds; the most specific type listed wins."""
@@ -343,8 +349,10 @@ class SyncDriver(_Driver):
             raw = resp.raw
             # Chunked bodies chunk by chunk (the cheapest way urllib3 has); any
             # other framing through read1, which hands on what has arrived.
+            # Either way at most _PIECE bytes, however large the chunk or how
+            # far the content decodes.
             self._pieces = (
-                raw.read_chunked(decode_content=True)
+                raw.read_chunked(_PIECE, decode_content=True)
                 if raw.chunked
                 else iter(partial(raw.read1, _PIECE, decode_content=True), b"")
             )

@@ -20,12 +20,17 @@ when a call fails before any text has streamed, asks
 removes the codes from text of the service quoted in an error. The acquisition
 reads the new code from ``/api/user``'s answer with
 `parse_account`; a "Too many requests" answer
-is a rate-limit error, never a code.
+is a rate-limit error, never a code. `auth_code_problem` says why a code
+cannot travel in a header (a control character, a character outside printable
+ASCII) without quoting it: the model's ``auth`` setting and an acquired code
+are both checked with it, so neither HTTP library ever sees one and quotes it
+in its own error.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from http.cookies import CookieError, SimpleCookie
@@ -37,6 +42,7 @@ from langchain_liaobots.errors import (
     LiaobotsCaptchaError,
     LiaobotsError,
     LiaobotsOutOfCreditError,
+    LiaobotsUnexpectedResponseError,
 )
 from langchain_liaobots.wire.protocol import USER_PATH, BodyFormat
 from langchain_liaobots.wire.request import (
@@ -47,7 +53,7 @@ from langchain_liaobots.wire.request import (
 )
 from langchain_liaobots.wire.response import decode_json
 
-__all__ = ["Credentials", "Step", "missing_code_error"]
+__all__ = ["Credentials", "Step", "auth_code_problem", "missing_code_error"]
 
 logger = logging.getLogger("langchain_liaobots")
 
@@ -66,6 +72,30 @@ def missing_code_error() -> LiaobotsAuthenticationError:
         "pass ChatLiaobots(auth=...), or opt in to acquiring one with "
         "ChatLiaobots(acquire_auth_code=True)."
     )
+
+
+def auth_code_problem(code: str) -> str | None:
+    """Say what keeps a code out of an HTTP header, without quoting the code.
+
+    Args:
+        code: The code, its surrounding whitespace already stripped.
+
+    Returns:
+        ``None`` for printable ASCII (the service's codes are alphanumeric),
+        else what is wrong and where, e.g. ``"a control character at
+        position 9"``.
+    """
+    if code.isascii() and code.isprintable():
+        return None
+    position, char = next(
+        (i, c) for i, c in enumerate(code, 1) if not (c.isascii() and c.isprintable())
+    )
+    kind = (
+        "a control character"
+        if char.isascii() or unicodedata.category(char) == "Cc"
+        else "a character outside printable ASCII"
+    )
+    return f"{kind} at position {position}"
 
 
 class Step(NamedTuple):
@@ -179,7 +209,8 @@ class Credentials:
 
         Raises:
             LiaobotsError: If the acquisition's answer holds no code (the
-                "Too many requests" answer is a rate-limit error).
+                "Too many requests" answer is a rate-limit error), or one that
+                cannot be sent (`auth_code_problem`).
         """
         if step.kind == "login":
             with self._lock:
@@ -187,7 +218,14 @@ class Credentials:
                 self.generation += 1
             return
         state = parse_account(decode_json(body, status, USER_PATH))
-        code = state.auth_code.get_secret_value()
+        code = state.auth_code.get_secret_value().strip()
+        problem = "it is blank" if not code else auth_code_problem(code)
+        if problem:
+            msg = (
+                f"Liaobots answered {USER_PATH} with an authCode that cannot be "
+                f"sent in a header ({problem}); check base_url."
+            )
+            raise LiaobotsUnexpectedResponseError(msg, status_code=status)
         with self._lock:
             self._acquired = code
             self._seen_codes.add(code)

@@ -55,10 +55,10 @@ from typing_extensions import TypeVar
 from langchain_liaobots.errors import (
     LiaobotsConnectionError,
     LiaobotsError,
+    LiaobotsResponseTooLargeError,
     LiaobotsStreamCutError,
     LiaobotsTimeoutError,
     LiaobotsTLSError,
-    LiaobotsUnexpectedResponseError,
     error_for_status,
 )
 from langchain_liaobots.wire.auth import Credentials, missing_code_error
@@ -94,7 +94,9 @@ ERROR_BODY_BYTES: Final = 2048
 """How much of an error response's body is read for the error message."""
 
 JSON_BODY_LIMIT: Final = 4 * 1024 * 1024
-"""The most bytes a JSON endpoint's answer may have."""
+"""The most bytes a JSON endpoint's answer may have (after content decoding).
+
+Reading stops there, before the rest is read or parsed."""
 
 
 class Signal:
@@ -327,7 +329,12 @@ class _Call:
         return data
 
     def read_all(self, url: str) -> Exchange[bytes]:
-        """Read a small JSON answer whole, then release its connection."""
+        """Read a small JSON answer whole, then release its connection.
+
+        Raises:
+            LiaobotsResponseTooLargeError: Once more than `JSON_BODY_LIMIT`
+                bytes arrived (nothing more is read).
+        """
         what = urlsplit(url).path
         data = bytearray()
         while True:
@@ -341,9 +348,10 @@ class _Call:
             if len(data) > JSON_BODY_LIMIT:
                 msg = (
                     f"Liaobots answered {what} with more than {JSON_BODY_LIMIT} "
-                    "bytes; check base_url."
+                    "bytes, far more than the service's answers, so reading "
+                    "stopped there; check base_url."
                 )
-                raise LiaobotsUnexpectedResponseError(msg)
+                raise LiaobotsResponseTooLargeError(msg, status_code=200)
         yield RELEASE
         return bytes(data)
 

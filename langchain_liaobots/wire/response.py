@@ -8,10 +8,14 @@ framing per response (raw text, or ``data: {json}`` server-sent events), refuses
 HTML pages, and, through `StopScanner`, ends the answer before the first
 stop sequence even when it spans pieces. It also tells the transports whether
 the answer has `started` (after that a failure is never
-retried) and what `partial_text` a failure must carry.
+retried) and what `partial_text` a failure must carry. An answer's body
+may hold at most `ANSWER_LIMIT` bytes: past it the reader raises a
+`LiaobotsResponseTooLargeError` carrying the text up to the limit.
 
 `decode_json` reads the small JSON answers (``/api/user``,
 ``/api/models``) whatever their content type, refusing HTML pages the same way.
+JSON that cannot be read (not JSON, or nested too deeply for the parser) is a
+typed error wherever it arrives, never a bare ``RecursionError``.
 Nothing here touches a socket.
 """
 
@@ -26,6 +30,7 @@ from typing import Any, Final
 from langchain_liaobots.errors import (
     LiaobotsCaptchaError,
     LiaobotsHTMLPageError,
+    LiaobotsResponseTooLargeError,
     LiaobotsUnexpectedResponseError,
     error_for_status,
     excerpt,
@@ -38,7 +43,19 @@ from langchain_liaobots.wire.protocol import (
     SSE_DONE,
 )
 
-__all__ = ["AnswerReader", "StopScanner", "decode_json", "html_page_error"]
+__all__ = [
+    "ANSWER_LIMIT",
+    "AnswerReader",
+    "StopScanner",
+    "decode_json",
+    "html_page_error",
+]
+
+ANSWER_LIMIT: Final = 8 * 1024 * 1024
+"""The most body bytes (after content decoding) one chat answer may have.
+
+8 MiB: about 2,000 times a 1,000-token answer of the service, framing
+included, so only a broken or hostile server reaches it."""
 
 
 class StopScanner:
@@ -123,6 +140,8 @@ _HTML_EXCERPT_BYTES: Final = 4096
 _DONE: Final = SSE_DONE.decode()
 _LINE_END: Final = re.compile(r"\r\n|\r|\n")
 """SSE line endings: CRLF, CR or LF (WHATWG event-stream)."""
+_NOT_JSON: Final = object()
+"""What `AnswerReader._json` returns for data that is not JSON."""
 
 
 def _keep(text: str) -> str:
@@ -187,11 +206,16 @@ def decode_json(
         raise html_page_error(body[:_HTML_EXCERPT_BYTES], clean)
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError) as err:
+        said = (
+            "JSON nested too deeply to read"
+            if isinstance(err, RecursionError)
+            else "a body that is not JSON"
+        )
         shown = excerpt(clean(body.decode("utf-8", "replace")))
         msg = (
-            f"Liaobots answered {what} with HTTP {status} and a body that is not "
-            f"JSON: {shown}; check base_url."
+            f"Liaobots answered {what} with HTTP {status} and {said}: {shown}; "
+            "check base_url."
         )
         raise LiaobotsUnexpectedResponseError(msg, status_code=status) from None
 
@@ -212,7 +236,7 @@ class AnswerReader:
     whole JSON value by itself is read at once, so a server that sends one
     line per event with no blank lines streams as it goes. Anything else raises
     a typed error carrying the text received so far: nothing is dropped
-    silently.
+    silently, and so does a body longer than ``limit`` bytes.
 
     Attributes:
         received_bytes: How many body bytes have been fed.
@@ -224,6 +248,7 @@ class AnswerReader:
         stop: Sequence[str] = (),
         *,
         clean: Callable[[str], str] = _keep,
+        limit: int = ANSWER_LIMIT,
     ) -> None:
         """Create a reader for one response.
 
@@ -232,18 +257,20 @@ class AnswerReader:
             stop: Stop sequences to apply to the text.
             clean: Scrubs secrets from text of the service quoted in errors
                 (pages, error events).
+            limit: The most body bytes to read (`ANSWER_LIMIT`).
         """
         ctype = (content_type or "").split(";", 1)[0].strip().lower()
         self._mode = {HTML_CONTENT_TYPE: "html", SSE_CONTENT_TYPE: "sse"}.get(ctype, "")
         self._clean = clean
         self._head = b""
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-        self._lines = ""
+        self._line: list[str] = []  # the pieces of the line under way
         self._skip_lf = False
         self._data: list[str] = []
         self._content_seen = False
         self._scanner = StopScanner(stop)
         self._parts: list[str] = []
+        self._limit = limit
         self.received_bytes = 0
 
     @property
@@ -294,9 +321,13 @@ class AnswerReader:
 
         Raises:
             LiaobotsHTMLPageError: If the body is an HTML page.
+            LiaobotsResponseTooLargeError: If the body passes ``limit`` bytes;
+                the bytes up to the limit are read first.
             LiaobotsError: If an SSE error event, or an event that is not
                 JSON, arrives.
         """
+        if len(data) > self._limit - self.received_bytes:
+            raise self._too_large(data)
         self.received_bytes += len(data)
         if not self._mode:
             data = self._sniff(data)
@@ -377,15 +408,21 @@ class AnswerReader:
         if self._skip_lf and text:
             self._skip_lf = False
             text = text.removeprefix("\n")  # the LF of a CRLF split across pieces
-        buf = self._lines + text
-        lines = _LINE_END.split(buf)
-        self._lines = lines.pop()
-        if buf.endswith("\r"):
+        # Only the new text is split: a long line costs its length, once.
+        lines = _LINE_END.split(text)
+        self._line.append(lines[0])
+        if len(lines) > 1:
+            lines[0] = "".join(self._line)
+            self._line = [lines.pop()]
+        else:
+            lines = []
+        if text.endswith("\r"):
             self._skip_lf = True
         out: list[str] = []
-        if final and self._lines:
-            lines.append(self._lines)
-            self._lines = ""
+        if final:
+            rest, self._line = "".join(self._line), []
+            if rest:
+                lines.append(rest)
         for line in lines:
             if not line:
                 self._dispatch(out)
@@ -402,11 +439,8 @@ class AnswerReader:
         if not self._data:
             if value.strip() == _DONE:
                 return
-            try:
-                event = json.loads(value)
-            except ValueError:
-                pass
-            else:
+            event = self._json(value, out)
+            if event is not _NOT_JSON:
                 self._event(event, value, out)
                 return
         self._data.append(value)
@@ -416,11 +450,31 @@ class AnswerReader:
         if not self._data:
             return
         data, self._data = "\n".join(self._data), []
+        event = self._json(data, out)
+        self._event(data if event is _NOT_JSON else event, data, out)
+
+    def _json(self, data: str, before: list[str]) -> Any:
+        """Parse an event's data; `_NOT_JSON` if it is not JSON.
+
+        Raises:
+            LiaobotsUnexpectedResponseError: If the JSON is nested too deeply
+                for the parser.
+        """
         try:
-            event = json.loads(data)
+            return json.loads(data)
         except ValueError:
-            event = data
-        self._event(event, data, out)
+            return _NOT_JSON
+        except RecursionError:
+            self._emit("".join(before))  # received, so part of partial_text
+            before.clear()
+            msg = (
+                "Liaobots sent an event whose JSON is nested too deeply to read: "
+                f"{excerpt(self._clean(data))}. The text received so far is in "
+                ".partial_text."
+            )
+            raise LiaobotsUnexpectedResponseError(
+                msg, status_code=200, partial_text=self.partial_text
+            ) from None
 
     def _event(self, event: Any, data: str, out: list[str]) -> None:
         text = self._sse_event(event, data, out)
@@ -445,9 +499,11 @@ class AnswerReader:
             self._emit("".join(before))  # received, so part of partial_text
             before.clear()
             status = event.get("res_status")
+            message = event.get("message", "")
             raise error_for_status(
                 status if isinstance(status, int) and 100 <= status <= 599 else 500,
-                self._clean(str(event.get("message", ""))),
+                # Not str() of any JSON value: a deeply nested one would recurse.
+                self._clean(message if isinstance(message, str) else data),
                 partial_text=self.partial_text,
                 in_stream=True,
             )
@@ -460,3 +516,16 @@ class AnswerReader:
 
     def _html_error(self) -> LiaobotsHTMLPageError:
         return html_page_error(self._head, self._clean)
+
+    def _too_large(self, data: bytes) -> LiaobotsResponseTooLargeError:
+        """Read the bytes of ``data`` within the limit; return the error."""
+        self.feed(data[: self._limit - self.received_bytes])  # part of partial_text
+        msg = (
+            f"Liaobots sent an answer of more than {self._limit} bytes, far more "
+            "than the service's answers, so reading stopped there: a broken or "
+            "hostile server, or a wrong base_url. The text received so far is in "
+            ".partial_text."
+        )
+        return LiaobotsResponseTooLargeError(
+            msg, status_code=200, partial_text=self.partial_text
+        )

@@ -1,9 +1,15 @@
-"""wire.auth: Credentials' setup steps, signing, rejection and scrubbing."""
+"""wire.auth: Credentials' setup, signing, rejection and scrubbing; codes checked."""
 
 from __future__ import annotations
 
-from langchain_liaobots.errors import LiaobotsCaptchaError, error_for_status
-from langchain_liaobots.wire.auth import Credentials, Step
+import pytest
+
+from langchain_liaobots.errors import (
+    LiaobotsCaptchaError,
+    LiaobotsUnexpectedResponseError,
+    error_for_status,
+)
+from langchain_liaobots.wire.auth import Credentials, Step, auth_code_problem
 from langchain_liaobots.wire.protocol import USER_PATH
 from langchain_liaobots.wire.request import Request
 from langchain_liaobots.wire.retries import CallRetries
@@ -72,3 +78,51 @@ def test_a_given_code_is_never_dropped() -> None:
     assert creds.code == "given"
     scrub = Credentials("http://127.0.0.1:1", "given-code-xyz").scrub_text
     assert scrub("code given-code-xyz refused") == "code *** refused"
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("abc-DEF_123.~", None),
+        ("with inner space", None),
+        ("code\n", "a control character at position 5"),
+        ("\x00code", "a control character at position 1"),
+        ("co\x7fde", "a control character at position 3"),
+        ("co\x85de", "a control character at position 3"),
+        ("codé", "a character outside printable ASCII at position 4"),
+        ("c\u2028", "a character outside printable ASCII at position 2"),
+    ],
+)
+def test_auth_code_problem_names_what_and_where_never_the_code(
+    code: str, problem: str | None
+) -> None:
+    assert auth_code_problem(code) == problem
+
+
+@pytest.mark.parametrize(
+    ("acquired", "said"),
+    [
+        ('"secret-code\\r\\nx-evil: 1"', "a control character at position 12"),
+        ('"   "', "it is blank"),
+    ],
+)
+def test_an_acquired_code_that_cannot_be_sent_is_a_typed_error(
+    acquired: str, said: str
+) -> None:
+    creds = Credentials("http://127.0.0.1:1", None, acquire=True)
+    step = creds.next_step()
+    assert step is not None
+    body = f'{{"authCode": {acquired}}}'.encode()
+    with pytest.raises(LiaobotsUnexpectedResponseError) as caught:
+        creds.complete(step, body, 200)
+    assert f"authCode that cannot be sent in a header ({said})" in str(caught.value)
+    assert "secret" not in str(caught.value)
+    assert creds.code is None
+
+
+def test_an_acquired_code_is_stripped_of_surrounding_whitespace() -> None:
+    creds = Credentials("http://127.0.0.1:1", None, acquire=True)
+    step = creds.next_step()
+    assert step is not None
+    creds.complete(step, b'{"authCode": " the-code\\n"}', 200)
+    assert creds.code == "the-code"

@@ -21,10 +21,10 @@ from langchain_liaobots.errors import (
     LiaobotsContextOverflowError,
     LiaobotsRateLimitError,
     LiaobotsRedirectError,
+    LiaobotsResponseTooLargeError,
     LiaobotsStreamCutError,
     LiaobotsTimeoutError,
     LiaobotsTLSError,
-    LiaobotsUnexpectedResponseError,
 )
 from langchain_liaobots.wire import auth, exchange
 from langchain_liaobots.wire.auth import Credentials
@@ -44,6 +44,7 @@ from langchain_liaobots.wire.exchange import (
 )
 from langchain_liaobots.wire.protocol import LOGIN_PATH, USER_PATH
 from langchain_liaobots.wire.request import Request, build_user_request
+from langchain_liaobots.wire.response import ANSWER_LIMIT
 
 BASE = "http://127.0.0.1:1"
 CHAT = Request(f"{BASE}/api/chat", {"content-type": "application/json"}, b"{}")
@@ -177,9 +178,10 @@ def test_a_json_answer_too_large_is_refused() -> None:
     next(flow)
     assert flow.send(_head(headers=JSON)) is READ
     big = b" " * (exchange.JSON_BODY_LIMIT + 1)
-    assert flow.send(big) is DRAW
-    with pytest.raises(LiaobotsUnexpectedResponseError, match="more than"):
+    assert flow.send(big) is DRAW  # nothing more is read, nor parsed
+    with pytest.raises(LiaobotsResponseTooLargeError, match="more than") as info:
         flow.send(0.5)
+    assert info.value.status_code == 200
 
 
 # -- failures before the answer: retried with back-off, or raised -------------
@@ -336,6 +338,20 @@ def test_a_cut_mid_answer_keeps_the_partial_text_and_is_not_retried() -> None:
         flow.send(0.5)
     assert info.value.partial_text == "hello "
     assert info.value.__cause__ is cause
+
+
+def test_an_answer_past_its_limit_keeps_the_partial_text_and_is_not_retried() -> None:
+    flow = _chat(max_retries=5)
+    next(flow)
+    assert _body(flow, _head(), b"hello ") == Emit("hello ")
+    assert flow.send(None) is READ
+    rest = ANSWER_LIMIT - len("hello ")
+    assert flow.send(b"a" * rest) == Emit("a" * rest)
+    assert flow.send(None) is READ
+    assert flow.send(b"!") is DRAW  # the read stopped at the limit
+    with pytest.raises(LiaobotsResponseTooLargeError) as info:
+        flow.send(0.5)
+    assert info.value.partial_text == "hello " + "a" * rest
 
 
 def test_a_silence_mid_answer_is_a_timeout_with_the_partial_text() -> None:

@@ -1,11 +1,23 @@
-"""wire.response: AnswerReader (bytes to text, SSE, HTML pages), StopScanner."""
+"""wire.response: AnswerReader (bytes to text, SSE, HTML pages, the answer
+limit), StopScanner, decode_json (hostile JSON)."""
 
 from __future__ import annotations
 
 import pytest
 
-from langchain_liaobots.errors import LiaobotsHTMLPageError, LiaobotsOutOfCreditError
-from langchain_liaobots.wire.response import AnswerReader, StopScanner
+from langchain_liaobots.errors import (
+    LiaobotsAPIError,
+    LiaobotsHTMLPageError,
+    LiaobotsOutOfCreditError,
+    LiaobotsResponseTooLargeError,
+    LiaobotsUnexpectedResponseError,
+)
+from langchain_liaobots.wire.response import (
+    ANSWER_LIMIT,
+    AnswerReader,
+    StopScanner,
+    decode_json,
+)
 
 
 def _read(pieces: list[bytes], content_type: str | None = None, stop=()) -> str:
@@ -108,3 +120,79 @@ def test_sse_crlf_split_across_pieces_is_one_line_end() -> None:
     out = reader.feed(b'data: {"content": "a"}\r')
     out += reader.feed(b'\ndata: {"content": "b"}\r\n\r\n')
     assert out + reader.finish() == "ab"
+
+
+# -- limits and hostile JSON ---------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/event-stream", None])
+def test_an_answer_past_the_limit_is_typed_and_keeps_the_text_up_to_it(
+    content_type: str | None,
+) -> None:
+    sse = content_type == "text/event-stream"
+    piece = b'data: {"content": "abcd"}\n\n' if sse else b"abcd"
+    reader = AnswerReader(content_type, limit=10 * len(piece) + 3)
+    out = "".join(reader.feed(piece) for _ in range(10))
+    with pytest.raises(LiaobotsResponseTooLargeError) as caught:
+        reader.feed(piece)
+    error = caught.value
+    assert out == "abcd" * 10
+    # Raw text keeps the 3 bytes within the limit; SSE only whole events.
+    assert error.partial_text == "abcd" * 10 + ("" if sse else "abc")
+    assert error.status_code == 200
+    assert reader.received_bytes == 10 * len(piece) + 3
+    assert f"more than {10 * len(piece) + 3} bytes" in str(error)
+
+
+def test_an_answer_exactly_at_the_limit_is_read_whole() -> None:
+    reader = AnswerReader("text/plain", limit=8)
+    assert reader.feed(b"abcd") + reader.feed(b"efgh") + reader.finish() == "abcdefgh"
+    with pytest.raises(LiaobotsResponseTooLargeError):
+        reader.feed(b"i")
+
+
+def test_a_line_longer_than_the_limit_is_typed_not_buffered() -> None:
+    reader = AnswerReader("text/event-stream", limit=ANSWER_LIMIT)
+    reader.feed(b'data: {"content": "')
+    piece = b"a" * 65536
+    assert all(reader.feed(piece) == "" for _ in range(ANSWER_LIMIT // len(piece) - 1))
+    with pytest.raises(LiaobotsResponseTooLargeError):
+        reader.feed(piece)
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [f"data: {DEEP}\n\n"],  # one line: read at once
+        [f"data: {DEEP[:5000]}\n", f"data: {DEEP[5000:]}\n\n"],  # gathered lines
+    ],
+    ids=["line", "lines"],
+)
+def test_sse_json_nested_too_deeply_is_typed_and_keeps_the_text(
+    events: list[str],
+) -> None:
+    reader = AnswerReader("text/event-stream")
+    body = 'data: {"content": "before"}\n\n' + "".join(events)
+    with pytest.raises(LiaobotsUnexpectedResponseError, match="nested too deeply") as e:
+        reader.feed(body.encode())
+    assert e.value.partial_text == "before"
+
+
+def test_an_error_event_whose_message_is_not_text_quotes_the_event() -> None:
+    reader = AnswerReader("text/event-stream")
+    nested = "[" * 900 + "]" * 900
+    with pytest.raises(LiaobotsAPIError, match=r"res_status 500.*\[\[\[") as caught:
+        reader.feed(f'data: {{"error": true, "message": {nested}}}\n\n'.encode())
+    assert caught.value.status_code == 500
+
+
+@pytest.mark.parametrize("body", [DEEP.encode(), b'{"a":' * 5000 + b"1" + b"}" * 5000])
+def test_json_nested_too_deeply_is_a_typed_error(body: bytes) -> None:
+    with pytest.raises(
+        LiaobotsUnexpectedResponseError,
+        match=r"/api/models with HTTP 200 and JSON nested too deeply to read",
+    ):
+        decode_json(body, 200, "/api/models")
