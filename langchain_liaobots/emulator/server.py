@@ -566,6 +566,10 @@ class LiaobotsEmulator(BackgroundServer):
         return out.response
 
     def _app(self) -> web.Application:
+        if self.trim_history or self.answer_cap:
+            # Load the tokenizer before serving, not in an answer: it reads a
+            # file, which fails if a flood of clients has taken every descriptor.
+            _ = TOKENIZER.exact
         app = web.Application()
         for path in (CHAT_PATH, USER_PATH, MODELS_PATH, LOGIN_PATH):
             app.router.add_post(path, self._handle)

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import socket
+import subprocess
+import sys
 import tracemalloc
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +48,7 @@ from langchain_liaobots.wire.protocol import (
 
 HELLO = "hello world"  # 2 tokens
 TIMEOUT = 10  # seconds: every request's bound, not a speed
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _payload(
@@ -381,3 +387,31 @@ def test_configured_accounts_are_never_dropped() -> None:
             _post(server, {"authcode": ""}, path=USER_PATH)
         assert "paid" in server.accounts
         assert len(server.accounts) == 2
+
+
+def test_the_command_line_switches_the_rules_off_and_sets_the_timeouts() -> None:
+    flags = ["--no-trim-history", "--no-answer-cap", "--head-timeout", "1"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "langchain_liaobots.emulator", "--port", "0", *flags],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", child.stdout.readline())
+        assert found is not None
+        url = found.group()
+        long = "word " * 2000  # 2,000 tokens: over the tokenLimit, over the cap
+        body = _payload([{"role": "user", "content": long}], token_limit=1500)
+        answer = requests.post(
+            url + CHAT_PATH, json=body, headers={"x-auth-code": "k"}, timeout=TIMEOUT
+        )
+        assert answer.text == f"You said: {long}"  # seen, and sent, whole
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as idle:
+            assert idle.recv(1) == b""  # closed after the 1 s head timeout
+    finally:
+        child.kill()
+        child.wait(timeout=TIMEOUT)
