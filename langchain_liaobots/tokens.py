@@ -9,7 +9,9 @@ tokens uses that one counter, so they all agree with the service:
 * ``usage_metadata`` on answers;
 * ``ChatLiaobots.get_num_tokens`` / ``get_num_tokens_from_messages``;
 * the client-side ``max_tokens`` cut and the service's 1,000-token answer cap
-  (`ReplyBudget`).
+  (`ReplyBudget`);
+* the emulator's copy of the service's rules: the history it keeps, and its
+  answers cut at 1,000 tokens (`Tokenizer.truncate`).
 
 The encoding is loaded once, on first use, from the data file shipped inside
 the package (``langchain_liaobots/data/cl100k_base.tiktoken``, the file tiktoken
@@ -58,6 +60,9 @@ CHARS_PER_TOKEN: Final = 4
 """The fallback estimate's ratio: ``count_tokens_approximately``'s default."""
 CACHE_ENTRIES: Final = 16_384
 """Counts of at most this many texts are kept; the oldest go first."""
+TRUNCATE_HEAD_CHARS: Final = 8
+"""`Tokenizer.truncate` first encodes this many characters a token kept (cl100k_base
+averages about four); a head that is all long tokens is grown until it suffices."""
 STREAM_TAIL_CHARS: Final = 256
 """`StreamCounter` settles its text once the unsettled tail is this long."""
 
@@ -131,6 +136,44 @@ class Tokenizer:
                     del counts[next(iter(counts))]
                 counts[text] = found
         return found
+
+    def truncate(self, text: str, tokens: int) -> str:
+        """Cut a text to at most ``tokens`` tokens, as a model stopped there sends it.
+
+        The text is what its first ``tokens`` tokens decode to, without a
+        character split by the cut, shortened further (rarely) until it counts
+        ``tokens`` or fewer on its own. Only the head of a long text is encoded.
+
+        Args:
+            text: Any text.
+            tokens: The most tokens to keep (0 or more).
+
+        Returns:
+            ``text`` itself when it fits, else its longest such prefix. For the
+            estimate, the first ``tokens * 4`` characters.
+
+        Raises:
+            ValueError: If ``tokens`` is not a whole number of 0 or more.
+        """
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            msg = f"tokens must be a whole number of 0 or more, got {tokens!r}."
+            raise ValueError(msg)
+        encoding = self._load()
+        if encoding is None:
+            return text[: tokens * CHARS_PER_TOKEN]
+        size = (tokens + 1) * TRUNCATE_HEAD_CHARS
+        head = text[:size]
+        ids = encoding.encode_ordinary(head)
+        while len(ids) <= tokens and len(head) < len(text):  # a head of long tokens
+            size *= 4
+            head = text[:size]
+            ids = encoding.encode_ordinary(head)
+        if len(ids) <= tokens:
+            return text
+        cut: str = encoding.decode_bytes(ids[:tokens]).decode("utf-8", errors="ignore")
+        while cut and len(encoding.encode_ordinary(cut)) > tokens:
+            cut = cut[:-1]
+        return cut
 
     def _count(self, text: str) -> int:
         encoding = self._load()

@@ -5,14 +5,17 @@
 behaviours of `faults` script its failures,
 one request at a time; those of `mistakes`
 (``LiaobotsEmulator(mistakes=...)``) make its answers those of an imperfect
-model. ``real_or_emulated`` picks the real service when
-``LIAOBOTS_AUTH_CODE`` is set, else an embedded emulator.
+model. It keeps the service's own rules: the history it keeps, answers cut at
+1,000 tokens, upstream errors as a reason phrase (each can be switched off).
+``real_or_emulated`` picks the real service when ``LIAOBOTS_AUTH_CODE`` is
+set, else an embedded emulator.
 """
 
 from langchain_liaobots.emulator.embedded import real_or_emulated
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
     NOT_FOUND_PAGE,
+    UPSTREAM_MESSAGES,
     Answer,
     Behaviour,
     Cut,
@@ -23,6 +26,7 @@ from langchain_liaobots.emulator.faults import (
     Stall,
     Status,
     TooManyRequests,
+    UpstreamError,
     parse_fault,
 )
 from langchain_liaobots.emulator.mistakes import (
@@ -39,6 +43,7 @@ __all__ = [
     "CAPTCHA_PAGE",
     "MISTAKES",
     "NOT_FOUND_PAGE",
+    "UPSTREAM_MESSAGES",
     "Answer",
     "Behaviour",
     "Cut",
@@ -55,6 +60,7 @@ __all__ = [
     "Stall",
     "Status",
     "TooManyRequests",
+    "UpstreamError",
     "default_responder",
     "parse_fault",
     "real_or_emulated",

@@ -23,9 +23,15 @@ import textwrap
 import threading
 from collections.abc import Sequence
 
+from langchain_liaobots.emulator.background import BODY_TIMEOUT, HEAD_TIMEOUT
 from langchain_liaobots.emulator.faults import FAULT_SPECS, Behaviour, parse_fault
 from langchain_liaobots.emulator.mistakes import MISTAKES, mistake_names
-from langchain_liaobots.emulator.server import LiaobotsEmulator
+from langchain_liaobots.emulator.server import (
+    MAX_MINTED,
+    REQUEST_LOG_BYTES,
+    REQUEST_LOG_SIZE,
+    LiaobotsEmulator,
+)
 
 __all__ = ["main"]
 
@@ -152,6 +158,53 @@ def _parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
         action="store_true",
         help="keep making the mistakes after a repair request",
     )
+    parser.add_argument(
+        "--no-trim-history",
+        dest="trim_history",
+        action="store_false",
+        help="show the responder every message, not only those the service keeps",
+    )
+    parser.add_argument(
+        "--no-answer-cap",
+        dest="answer_cap",
+        action="store_false",
+        help="send answers whole, not cut at 1,000 tokens as the service does",
+    )
+    parser.add_argument(
+        "--request-log-size",
+        type=int,
+        default=REQUEST_LOG_SIZE,
+        metavar="N",
+        help=f"requests kept in the log (default {REQUEST_LOG_SIZE})",
+    )
+    parser.add_argument(
+        "--request-log-bytes",
+        type=int,
+        default=REQUEST_LOG_BYTES,
+        metavar="BYTES",
+        help=f"request-body bytes kept in the log (default {REQUEST_LOG_BYTES})",
+    )
+    parser.add_argument(
+        "--max-minted",
+        type=int,
+        default=MAX_MINTED,
+        metavar="N",
+        help=f"minted codes and session cookies kept (default {MAX_MINTED})",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=HEAD_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds to send a request head (default {HEAD_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds to send a request body (default {BODY_TIMEOUT:g})",
+    )
     return parser
 
 
@@ -178,6 +231,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             mistakes=args.mistakes,
             seed=args.seed,
             persist=args.persist,
+            trim_history=args.trim_history,
+            answer_cap=args.answer_cap,
+            request_log_size=args.request_log_size,
+            request_log_bytes=args.request_log_bytes,
+            max_minted=args.max_minted,
+            head_timeout=args.head_timeout,
+            body_timeout=args.body_timeout,
         )
     except ValueError as exc:
         parser.error(str(exc))

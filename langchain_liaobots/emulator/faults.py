@@ -6,6 +6,9 @@ next request to its ``path`` (the chat endpoint unless told otherwise):
 
 * `Status` — any status with any body (401, 402 ``Error``, 429 with
   ``Retry-After``, 500 ``Error``, …);
+* `UpstreamError` — the service's answer to an upstream (OpenAI) error: 500,
+  body ``Error``, the upstream's message as the reason phrase
+  (`UPSTREAM_MESSAGES` holds those the upstream sends);
 * `HtmlPage` — an HTML page with status 200 (`CAPTCHA_PAGE`,
   `NOT_FOUND_PAGE`);
 * `Answer` — the normal answer with per-request changes: other text,
@@ -29,6 +32,7 @@ from langchain_liaobots.wire.protocol import CHAT_PATH, USER_PATH
 __all__ = [
     "CAPTCHA_PAGE",
     "NOT_FOUND_PAGE",
+    "UPSTREAM_MESSAGES",
     "Answer",
     "Behaviour",
     "Cut",
@@ -41,6 +45,7 @@ __all__ = [
     "Status",
     "TooManyRequests",
     "Transfer",
+    "UpstreamError",
     "parse_fault",
 ]
 
@@ -85,6 +90,61 @@ class Status:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     path: str = CHAT_PATH
+
+
+UPSTREAM_MESSAGES: Final = {
+    "context": (
+        "This model's maximum context length is 8192 tokens. However, your "
+        "messages resulted in 9000 tokens. Please reduce the length of the "
+        "messages."
+    ),
+    "rate-limit": (
+        "Rate limit reached for default-gpt-4 in organization org-x on tokens "
+        "per min. Limit: 40000 / min. Please try again in 1ms."
+    ),
+    "quota": (
+        "You exceeded your current quota, please check your plan and billing details."
+    ),
+    "key": (
+        "Incorrect API key provided: sk-abc. You can find your API key at "
+        "https://platform.openai.com/account/api-keys."
+    ),
+}
+"""Messages the upstream (OpenAI) sends, by kind: a context overflow, a rate
+limit, an exhausted quota, a refused key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamError:
+    """Answer as the service does when its upstream fails.
+
+    chatbot-ui's server turns an OpenAI error into ``new Response('Error',
+    {status: 500, statusText: error.message})``: status 500, body ``Error``,
+    the upstream's message as the HTTP reason phrase.
+
+    Attributes:
+        message: The reason phrase (a context overflow by default); printable
+            ASCII, as a reason phrase travels.
+        path: The endpoint this applies to.
+
+    Raises:
+        ValueError: If ``message`` is empty or holds a character other than
+            printable ASCII and tabs.
+    """
+
+    message: str = UPSTREAM_MESSAGES["context"]
+    path: str = CHAT_PATH
+
+    def __post_init__(self) -> None:
+        """Refuse a message that cannot be a reason phrase."""
+        bad = [c for c in self.message if not (" " <= c <= "~" or c == "\t")]
+        if not self.message or bad:
+            msg = (
+                "An upstream error's message is sent as the HTTP reason phrase: "
+                "it must be non-empty printable ASCII (tabs allowed), got "
+                f"{self.message!r}."
+            )
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,12 +264,16 @@ class TooManyRequests:
     path: str = USER_PATH
 
 
-Behaviour = Status | HtmlPage | Answer | Redirect | Disconnect | TooManyRequests
+Behaviour = (
+    Status | UpstreamError | HtmlPage | Answer | Redirect | Disconnect | TooManyRequests
+)
 """Anything the server can be scripted to do for one request."""
 
 FAULT_SPECS: Final = """\
 status=CODE[,BODY]     any status with any body, e.g. status=402,Error
 rate-limit[=SECONDS]   429 with Retry-After (default 1)
+upstream=KIND|MESSAGE  500 Error with the upstream's message as the reason:
+                       context, rate-limit, quota, key, or any message
 captcha | html404      an HTML page with status 200
 cut=N                  N pieces of the answer, then the connection drops
 stall[=N|headers]      silence for 60 s after N pieces (default 0) or before
@@ -253,6 +317,8 @@ def _build(name: str, arg: str | None, spec: str) -> Behaviour:
         return Status(
             status=429, body="Too Many Requests", headers={"Retry-After": seconds}
         )
+    if name == "upstream" and arg:
+        return UpstreamError(message=UPSTREAM_MESSAGES.get(arg, arg))
     if name in ("captcha", "html404") and arg is None:
         return HtmlPage(page=CAPTCHA_PAGE if name == "captcha" else NOT_FOUND_PAGE)
     if name == "cut" and arg:

@@ -23,9 +23,24 @@ TLS with an ``ssl_context``) from a background thread with its own event loop
   no cookie set by an IP address, so `LiaobotsEmulator.localhost_url`
   offers the same server under the name ``localhost``.
 
+It keeps the service's rules (chatbot-ui's server, docs/models.md), from the
+client's own definitions (`langchain_liaobots.wire.budget`,
+`langchain_liaobots.tokens`), each one switchable:
+
+* **history** (``trim_history``) — the responder sees only the messages the
+  service keeps: from the newest back while the prompt's and their contents'
+  cl100k_base tokens plus 1,000 fit the ``tokenLimit`` the request's ``model``
+  carries (a 2025 body, or ``tokenLimit`` 0, carries none: all are kept);
+* **answer cap** (``answer_cap``) — an answer stops at 1,000 tokens, silently;
+* **upstream errors** — scripted with `UpstreamError`: 500, body ``Error``,
+  the upstream's message as the reason phrase.
+
 Failures are scripted per request with `LiaobotsEmulator.script`, a queue
-of the behaviours in `langchain_liaobots.emulator.faults`. Every request
-is logged in `LiaobotsEmulator.requests`.
+of the behaviours in `langchain_liaobots.emulator.faults`. Requests are
+logged in `LiaobotsEmulator.requests`, a bounded log (the newest
+``request_log_size`` requests, at most ``request_log_bytes`` of bodies);
+minted codes and session cookies are bounded likewise (``max_minted``), and a
+client that does not finish its request is dropped (`BackgroundServer`).
 """
 
 from __future__ import annotations
@@ -37,13 +52,18 @@ import secrets
 import ssl
 import threading
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
-from langchain_liaobots.emulator.background import BackgroundServer
+from langchain_liaobots.emulator.background import (
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    BackgroundServer,
+)
 from langchain_liaobots.emulator.codec import encode_sse, parse_payload
 from langchain_liaobots.emulator.faults import (
     CAPTCHA_PAGE,
@@ -59,10 +79,13 @@ from langchain_liaobots.emulator.faults import (
     Status,
     TooManyRequests,
     Transfer,
+    UpstreamError,
 )
 from langchain_liaobots.emulator.mistakes import with_mistakes
 from langchain_liaobots.emulator.responder import Responder, default_responder
 from langchain_liaobots.registry import get_model, known_model_ids
+from langchain_liaobots.tokens import TOKENIZER, TRUNCATE_HEAD_CHARS
+from langchain_liaobots.wire.budget import ANSWER_TOKENS, keep_newest
 from langchain_liaobots.wire.protocol import (
     ACCOUNT_FIELDS,
     AUTH_HEADER,
@@ -81,6 +104,12 @@ __all__ = ["LiaobotsEmulator", "ReceivedRequest"]
 
 _NEW_ACCOUNT_BALANCE = 0.5
 """The small credit an anonymous code comes with."""
+REQUEST_LOG_SIZE: Final = 1000
+"""Requests `LiaobotsEmulator.requests` keeps by default (the newest)."""
+REQUEST_LOG_BYTES: Final = 16 * 2**20
+"""Request bodies `LiaobotsEmulator.requests` keeps by default: 16 MiB."""
+MAX_MINTED: Final = 10_000
+"""Codes minted by ``/api/user``, and session cookies, kept by default."""
 
 
 @dataclass(frozen=True)
@@ -91,12 +120,24 @@ class ReceivedRequest:
         path: The request path.
         headers: The request headers (lower-cased names).
         payload: The parsed JSON body (for ``/api/chat``, only if valid), or
-            ``None``.
+            ``None``: the whole payload as received, every message included.
+        size: The body's length in bytes.
+        dropped: How many of the oldest messages the service's history rule
+            dropped (``/api/chat``; 0 with ``trim_history=False``).
     """
 
     path: str
     headers: dict[str, str]
     payload: dict[str, Any] | None = field(default=None)
+    size: int = 0
+    dropped: int = 0
+
+    @property
+    def kept_messages(self) -> list[dict[str, Any]]:
+        """The messages the responder saw: the payload's, less those dropped."""
+        if self.payload is None or not isinstance(self.payload.get("messages"), list):
+            return []
+        return list(self.payload["messages"][self.dropped :])
 
 
 class LiaobotsEmulator(BackgroundServer):
@@ -112,12 +153,16 @@ class LiaobotsEmulator(BackgroundServer):
     ```
 
     Attributes:
-        requests: Every request received, in order.
+        requests: The requests received, in order: the newest
+            ``request_log_size``, and no more than ``request_log_bytes`` of
+            bodies (the newest always kept); the oldest are dropped first.
+        requests_received: How many requests were received in all.
         answers_completed: How many answers were streamed to their end.
         answers_abandoned: How many answers the client closed the connection
             of before their end (a stop sequence, ``max_tokens``, a consumer
             that stopped iterating).
-        accounts: The account state of each known code (``/api/user``).
+        accounts: The account state of each known code (``/api/user``):
+            those configured, and the newest ``max_minted`` minted.
     """
 
     thread_name = "liaobots-emulator"
@@ -138,6 +183,13 @@ class LiaobotsEmulator(BackgroundServer):
         mistakes: Collection[str] | str | None = None,
         seed: int = 0,
         persist: bool = False,
+        trim_history: bool = True,
+        answer_cap: bool = True,
+        request_log_size: int = REQUEST_LOG_SIZE,
+        request_log_bytes: int = REQUEST_LOG_BYTES,
+        max_minted: int = MAX_MINTED,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         """Configure the server; it starts on ``start()`` or ``with``.
 
@@ -163,18 +215,49 @@ class LiaobotsEmulator(BackgroundServer):
             persist: Keep making the mistakes after a repair request or a
                 failed tool call; by default the model, once told of its
                 error, answers correctly.
+            trim_history: Let the responder see only the messages the service
+                keeps (the request's ``tokenLimit``); ``False`` shows it all.
+            answer_cap: Stop answers at 1,000 cl100k_base tokens, as the
+                service does, without a marker; ``False`` sends them whole.
+            request_log_size: The most requests `requests` keeps.
+            request_log_bytes: The most request-body bytes `requests` keeps.
+            max_minted: The most minted codes (and session cookies) kept; the
+                oldest are forgotten first, and a forgotten code is refused
+                when ``auth_codes`` is set.
+            head_timeout: Seconds a connection may take to send a complete
+                request head (see `BackgroundServer`).
+            body_timeout: Seconds a request may take to send its body.
 
         Raises:
-            ValueError: If ``piece_bytes`` < 1, ``pace`` < 0, or a mistake is
-                not in the catalogue.
+            ValueError: If ``piece_bytes`` < 1, ``pace`` < 0, a bound is below
+                1, a timeout is not above 0, or a mistake is not in the
+                catalogue.
         """
-        super().__init__(port=port, ssl_context=ssl_context)
+        super().__init__(
+            port=port,
+            ssl_context=ssl_context,
+            head_timeout=head_timeout,
+            body_timeout=body_timeout,
+        )
         if piece_bytes < 1:
             msg = f"piece_bytes must be at least 1, got {piece_bytes}."
             raise ValueError(msg)
         if pace < 0:
             msg = f"pace must be zero or more seconds, got {pace}."
             raise ValueError(msg)
+        for name, bound in (
+            ("request_log_size", request_log_size),
+            ("request_log_bytes", request_log_bytes),
+            ("max_minted", max_minted),
+        ):
+            if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+                msg = f"{name} must be a whole number of 1 or more, got {bound!r}."
+                raise ValueError(msg)
+        self.trim_history = trim_history
+        self.answer_cap = answer_cap
+        self.request_log_size = request_log_size
+        self.request_log_bytes = request_log_bytes
+        self.max_minted = max_minted
         self.responder: Responder = (
             responder
             if mistakes is None
@@ -195,11 +278,13 @@ class LiaobotsEmulator(BackgroundServer):
             else [get_model(i).to_wire() for i in known_model_ids()]
         )
         self.requests: list[ReceivedRequest] = []
+        self.requests_received = 0
         self.answers_completed = 0
         self.answers_abandoned = 0
         self._script: list[Behaviour] = []
         self._script_lock = threading.Lock()
-        self._sessions: set[str] = set()
+        self._minted: deque[str] = deque()
+        self._sessions: dict[str, None] = {}  # insertion-ordered, oldest first
 
     @property
     def localhost_url(self) -> str:
@@ -277,7 +362,8 @@ class LiaobotsEmulator(BackgroundServer):
             error = str(exc)
         if not isinstance(payload, dict):
             payload = None
-        self.requests.append(ReceivedRequest(path, headers, payload))
+        dropped = self._dropped(payload) if path == CHAT_PATH and payload else 0
+        self._log(ReceivedRequest(path, headers, payload, len(body), dropped))
         behaviour = self._next_behaviour(path)
         if behaviour is not None and not isinstance(behaviour, Answer):
             if isinstance(behaviour, Status) and behaviour.delay:
@@ -299,11 +385,37 @@ class LiaobotsEmulator(BackgroundServer):
             return web.json_response({"error": error}, status=400)
         if not self._accepts(headers.get(AUTH_HEADER, "")):
             return web.json_response({"message": "401 Unauthorized"}, status=401)
-        return await self._answer(request, payload, behaviour)
+        served = {**payload, "messages": payload["messages"][dropped:]}
+        return await self._answer(request, served, behaviour)
+
+    def _log(self, received: ReceivedRequest) -> None:
+        """Log a request; drop the oldest beyond the log's bounds."""
+        self.requests_received += 1
+        log = self.requests
+        log.append(received)
+        excess = len(log) - self.request_log_size
+        size = sum(r.size for r in log)
+        while len(log) > 1 and (excess > 0 or size > self.request_log_bytes):
+            size -= log[0].size
+            excess -= 1
+            del log[0]
+
+    def _dropped(self, payload: Mapping[str, Any]) -> int:
+        """How many of the oldest messages the service's history rule drops."""
+        model = payload.get("model")
+        limit = model.get("tokenLimit") if isinstance(model, dict) else None
+        if not self.trim_history or not limit:
+            return 0
+        kept = keep_newest(
+            payload["prompt"], payload["messages"], limit, _fit_counter(limit)
+        )
+        return kept.dropped
 
     def _login(self) -> web.Response:
         token = secrets.token_urlsafe(12)
-        self._sessions.add(token)
+        self._sessions[token] = None
+        if len(self._sessions) > self.max_minted:
+            del self._sessions[next(iter(self._sessions))]
         resp = web.json_response({"code": 200, "msg": "success"})
         resp.set_cookie(SESSION_COOKIE, token, httponly=True)
         return resp
@@ -316,6 +428,9 @@ class LiaobotsEmulator(BackgroundServer):
         if not code:
             code = secrets.token_hex(8)
             self.accounts[code] = self._account(code, {})
+            self._minted.append(code)
+            if len(self._minted) > self.max_minted:
+                self.accounts.pop(self._minted.popleft(), None)
         elif not self._accepts(code):
             return web.json_response({"message": "401 Unauthorized"}, status=401)
         return web.json_response(self.accounts.get(code) or self._account(code, {}))
@@ -342,6 +457,8 @@ class LiaobotsEmulator(BackgroundServer):
             return web.Response(
                 status=behaviour.status, headers={"location": behaviour.location}
             )
+        if isinstance(behaviour, UpstreamError):
+            return web.Response(status=500, reason=behaviour.message, text="Error")
         if isinstance(behaviour, TooManyRequests):
             return web.json_response(
                 {"code": 200, "msg": "success", "data": TOO_MANY_REQUESTS}
@@ -381,6 +498,8 @@ class LiaobotsEmulator(BackgroundServer):
         framing = framing or self.framing
         step = fault.piece_bytes or self.piece_bytes
         text = fault.text if fault.text is not None else self.responder(payload)
+        if self.answer_cap:
+            text = TOKENIZER.truncate(text, ANSWER_TOKENS)
         if framing == "sse":
             events = [
                 encode_sse({"role": "assistant", "content": text[i : i + step]})
@@ -447,10 +566,32 @@ class LiaobotsEmulator(BackgroundServer):
         return out.response
 
     def _app(self) -> web.Application:
+        if self.trim_history or self.answer_cap:
+            # Load the tokenizer before serving, not in an answer: it reads a
+            # file, which fails if a flood of clients has taken every descriptor.
+            _ = TOKENIZER.exact
         app = web.Application()
         for path in (CHAT_PATH, USER_PATH, MODELS_PATH, LOGIN_PATH):
             app.router.add_post(path, self._handle)
         return app
+
+
+def _fit_counter(limit: int) -> Callable[[str], int]:
+    """A cl100k_base counter that reads a long text only as far as the rule needs.
+
+    A text is counted by its first ``(limit + 1) * 8`` characters; only when
+    those fit ``limit`` is the rest counted too. A text whose head is over
+    ``limit`` is over any budget below it, so the rule drops it the same.
+    """
+    head = (limit + 1) * TRUNCATE_HEAD_CHARS
+
+    def count(text: str) -> int:
+        tokens = TOKENIZER.count(text[:head], remember=False)
+        if tokens <= limit and len(text) > head:
+            tokens = TOKENIZER.count(text, remember=False)
+        return tokens
+
+    return count
 
 
 class _Body:

@@ -81,7 +81,8 @@ class CountingEmulator(LiaobotsEmulator):
 
 @pytest.fixture
 def server() -> Iterator[CountingEmulator]:
-    with CountingEmulator(piece_bytes=8) as emulator:
+    # The log keeps every request of a test: MODELS of them, and the warm-up.
+    with CountingEmulator(piece_bytes=8, request_log_size=2 * MODELS) as emulator:
         yield emulator
 
 

@@ -22,6 +22,7 @@ from langchain_core.tools import tool
 from langchain_liaobots import ChatLiaobots, get_model, register_model
 from langchain_liaobots.emulator import Answer, LiaobotsEmulator
 from langchain_liaobots.tokens import TOKENIZER
+from langchain_liaobots.wire.budget import ANSWER_TOKENS
 from langchain_liaobots.wire.protocol import CHAT_PATH, LOGIN_PATH, USER_PATH
 from langchain_liaobots.wire.request import build_payload
 
@@ -200,7 +201,11 @@ def test_models_of_unknown_limits_are_registered_and_usable() -> None:
         assert spec.input_token_limit is None
         big = "x" * 30_000  # over the seed entries' budgets; this one is unknown
         zero = ChatLiaobots(base_url=server.base_url, auth="k", model=spec.id)
-        assert zero.invoke(big).text == f"You said: {big}"
+        answer = zero.invoke(big)  # sent whole, and answered up to the 1,000 cap
+        assert f"You said: {big}".startswith(answer.text)
+        assert TOKENIZER.count(answer.text) <= ANSWER_TOKENS
+        assert answer.response_metadata["finish_reason"] == "length"
+        assert server.requests[-1].dropped == 0
         assert zero.profile is not None
         assert "max_input_tokens" not in zero.profile
         sent = server.requests[-1].payload

@@ -75,7 +75,7 @@ def _report(
 
 def test_sync_batch(server: LiaobotsEmulator) -> None:
     prompts, expected = _inputs()
-    before_requests = len(server.requests)
+    before_requests = server.requests_received
     with ThreadPoolExecutor(max_workers=1) as guard:
         baseline = _resources()
         llm = _model(server)
@@ -93,7 +93,7 @@ def test_sync_batch(server: LiaobotsEmulator) -> None:
     errors = [a for a in answers if isinstance(a, Exception)]
     assert errors == []
     assert [a.content for a in answers] == expected
-    assert len(server.requests) - before_requests == REQUESTS
+    assert server.requests_received - before_requests == REQUESTS
     _report("sync batch", wall, baseline, after)
     assert after[0] <= baseline[0]
     assert after[1] <= baseline[1]
@@ -101,7 +101,7 @@ def test_sync_batch(server: LiaobotsEmulator) -> None:
 
 def test_async_abatch(server: LiaobotsEmulator) -> None:
     prompts, expected = _inputs()
-    before_requests = len(server.requests)
+    before_requests = server.requests_received
 
     async def run(llm: ChatLiaobots) -> tuple[list[object], float]:
         start = time.monotonic()
@@ -124,7 +124,7 @@ def test_async_abatch(server: LiaobotsEmulator) -> None:
     errors = [a for a in answers if isinstance(a, Exception)]
     assert errors == []
     assert [getattr(a, "content", None) for a in answers] == expected
-    assert len(server.requests) - before_requests == REQUESTS
+    assert server.requests_received - before_requests == REQUESTS
     _report("async abatch", wall, baseline, after)
     assert after[0] <= baseline[0]
     assert after[1] <= baseline[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from langchain_liaobots.emulator.faults import (
+    UPSTREAM_MESSAGES,
     Answer,
     Cut,
     HtmlPage,
@@ -12,6 +13,7 @@ from langchain_liaobots.emulator.faults import (
     Stall,
     Status,
     TooManyRequests,
+    UpstreamError,
     parse_fault,
 )
 from langchain_liaobots.wire.protocol import USER_PATH
@@ -32,13 +34,22 @@ from langchain_liaobots.wire.protocol import USER_PATH
         ("captcha", HtmlPage()),
         ("too-many-requests", TooManyRequests()),
         ("status=500@/api/user", Status(status=500, path=USER_PATH)),
+        ("upstream=quota", UpstreamError(message=UPSTREAM_MESSAGES["quota"])),
+        ("upstream=context", UpstreamError()),
+        ("upstream=Model overloaded", UpstreamError(message="Model overloaded")),
+        (
+            "upstream=key@/api/user",
+            UpstreamError(message=UPSTREAM_MESSAGES["key"], path=USER_PATH),
+        ),
     ],
 )
 def test_fault_specs(spec: str, behaviour: object) -> None:
     assert parse_fault(spec) == behaviour
 
 
-@pytest.mark.parametrize("spec", ["nope", "cut", "cut=x", "bytes=zz", "captcha=1"])
+@pytest.mark.parametrize(
+    "spec", ["nope", "cut", "cut=x", "bytes=zz", "captcha=1", "upstream"]
+)
 def test_bad_fault_specs_say_what_is_accepted(spec: str) -> None:
     with pytest.raises(ValueError, match=repr(spec).replace("\\", "\\\\")):
         parse_fault(spec)

@@ -141,3 +141,57 @@ def test_a_damaged_file_is_refused_by_its_hash(tmp_path: Path) -> None:
     damaged.write_bytes(DATA_FILE.read_bytes()[:-10])
     with pytest.warns(LiaobotsTokenizerWarning):
         assert not Tokenizer(damaged).exact
+
+
+LONG_TEXTS = [
+    "The answer goes on and on, sentence after sentence. " * 400,
+    "你好\uff0c世界。今天天气很好\uff0c我们去公园散步吧。" * 300,
+    '{"name": "get_weather", "arguments": {"city": "Paris"}}, ' * 300,
+    "def f(x):\n    return x ** 2  # square\n" * 400,
+    "emoji 🎉🎉 and e\u0301 " * 500,
+    "=" * 70_000,  # long tokens: the encoded head has to grow
+]
+
+
+@pytest.mark.parametrize("text", LONG_TEXTS)
+def test_truncate_keeps_what_the_first_tokens_decode_to(
+    reference: Any, text: str
+) -> None:
+    cut = TOKENIZER.truncate(text, 1000)
+    first = reference.decode_bytes(reference.encode_ordinary(text)[:1000])
+    assert text.startswith(cut)
+    assert TOKENIZER.count(cut, remember=False) <= 1000
+    assert first.startswith(cut.encode())
+    assert len(first) - len(cut.encode()) < 4  # at most a split character dropped
+
+
+def test_truncate_returns_a_text_that_fits_unchanged() -> None:
+    text = "hello world"
+    assert TOKENIZER.truncate(text, 2) is text
+    assert TOKENIZER.truncate(text, 1) == "hello"
+    assert TOKENIZER.truncate(text, 0) == ""
+
+
+@pytest.mark.parametrize("tokens", [-1, 1.5, True, "3"])
+def test_truncate_refuses_a_bad_count(tokens: Any) -> None:
+    with pytest.raises(ValueError, match=r"whole number of 0 or more, got"):
+        TOKENIZER.truncate("hello", tokens)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab l1'\n\t\r.!你é🎉", max_size=200), st.integers(0, 40))
+def test_truncate_is_a_prefix_within_the_count(text: str, tokens: int) -> None:
+    cut = TOKENIZER.truncate(text, tokens)
+    assert text.startswith(cut)
+    assert TOKENIZER.count(cut, remember=False) <= tokens
+    if TOKENIZER.count(text, remember=False) <= tokens:
+        assert cut == text
+
+
+def test_truncate_with_the_estimate_keeps_four_characters_a_token(
+    tmp_path: Path,
+) -> None:
+    lost = Tokenizer(tmp_path / "missing.tiktoken")
+    with pytest.warns(LiaobotsTokenizerWarning):
+        assert lost.truncate("abcdefghijklmnop", 3) == "abcdefghijkl"
+    assert lost.count("abcdefghijkl") == 3
