@@ -155,20 +155,23 @@ class Received:
     """One request, as the server saw and treated it.
 
     Attributes:
-        payload: The JSON body.
+        payload: The JSON body (``None`` when it was not one).
         kept: How many of its messages were kept.
         dropped: How many of the oldest were dropped, silently.
         temperature: The body's ``temperature`` (``None`` when absent).
         answer: The text answered (``""`` for an error), after the cap.
         status: The HTTP status answered.
+        phrase: A 500's reason phrase, the upstream message (``None``: the
+            standard phrase, a failure of the server itself).
     """
 
-    payload: dict[str, Any]
+    payload: Any
     kept: int
     dropped: int
     temperature: float | None
     answer: str
     status: int
+    phrase: str | None
 
 
 class ChatbotUI:
@@ -211,44 +214,45 @@ class ChatbotUI:
         with self._lock:
             self._failures.extend([phrase] * times)
 
-    def answer(self, payload: dict[str, Any]) -> tuple[Received, str | None]:
-        """Treat one request body: what is kept, and the answer or the failure.
+    def answer(self, body: bytes) -> Received:
+        """Treat one request body as chatbot-ui does, and record it.
 
         Args:
-            payload: The JSON body.
+            body: The request's body.
 
         Returns:
-            The record, and the failure's phrase (``""`` for none, ``None``
-            for the standard phrase).
-
-        Raises:
-            Exception: Whatever chatbot-ui's handler would fail on (a missing
-                field, a special token); the caller answers 500 ``Error``.
+            The record: what was kept, and the answer or the failure.
         """
-        prompt, messages = payload["prompt"], payload["messages"]
-        kept = keep_newest(prompt, messages, payload["model"]["tokenLimit"])
+        payload: Any = None
+        try:  # chatbot-ui's try: any failure here is 500 Error, standard phrase
+            payload = json.loads(body)
+            prompt, messages = payload["prompt"], payload["messages"]
+            kept = keep_newest(prompt, messages, payload["model"]["tokenLimit"])
+        except Exception:
+            return self._record(Received(payload, 0, 0, None, "", 500, None))
         temperature = payload.get("temperature")
+        dropped = len(messages) - kept
         with self._lock:
-            failure = self._failures.popleft() if self._failures else ""
-        text = ""
-        if failure == "":
-            upstream = Upstream(
-                prompt=served_prompt(prompt),
-                messages=list(messages[len(messages) - kept :]),
-                temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+            failing = bool(self._failures)
+            phrase = self._failures.popleft() if failing else None
+        if failing:  # the upstream call failed: its message is the reason phrase
+            return self._record(
+                Received(payload, kept, dropped, temperature, "", 500, phrase)
             )
-            text = cap(self.responder(upstream))
-        received = Received(
-            payload=payload,
-            kept=kept,
-            dropped=len(messages) - kept,
-            temperature=temperature,
-            answer=text,
-            status=200 if failure == "" else 500,
+        upstream = Upstream(
+            prompt=served_prompt(prompt),
+            messages=list(messages[dropped:]),
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
         )
+        text = cap(self.responder(upstream))
+        return self._record(
+            Received(payload, kept, dropped, temperature, text, 200, None)
+        )
+
+    def _record(self, received: Received) -> Received:
         with self._lock:
             self.requests.append(received)
-        return received, failure
+        return received
 
     def __enter__(self) -> ChatbotUI:
         """Start serving."""
@@ -280,13 +284,9 @@ def _handler(server: ChatbotUI) -> type[BaseHTTPRequestHandler]:
             if self.path != "/api/chat":
                 self._error(None, status=404)
                 return
-            try:
-                received, failure = server.answer(json.loads(body))
-            except Exception:  # chatbot-ui's catch: 500 Error, the standard phrase
-                self._error(None)
-                return
-            if failure != "":
-                self._error(failure)
+            received = server.answer(body)
+            if received.status != 200:
+                self._error(received.phrase)
                 return
             self._stream(received.answer.encode())
 
