@@ -20,7 +20,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import pytest
@@ -63,12 +63,14 @@ from tests.helpers.chatbot_ui import (
 
 MODELS = ("gpt-3.5-turbo", "gpt-4")
 KINDS = ("english", "chinese", "json", "code")
-WEIGHTS = (1, 2, 3, 4, 5, 6, 7)
-"""Seven messages (user first and last), each longer than the one before."""
-COARSE = (0.05, 0.2, 0.4, 0.6, 0.8, 0.9, 0.97, 1.03, 1.1, 1.3, 1.6)
+LENGTHS = (3, 7, 15)
+"""Messages per conversation (user first and last), each longer than the last."""
+COARSE = (0.05, 0.3, 0.6, 0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.3)
 """Sizes as fractions of the largest the server keeps whole."""
-FINE = (-12, -6, -3, -2, -1, 0, 1, 2, 3, 6, 12)
+FINE = (-12, -3, -2, -1, 0, 1, 2, 3, 12)
 """Sizes, in characters, around the largest the server keeps whole."""
+SOURCE_CHARS = 60_000
+"""The length of the text each conversation's messages are prefixes of."""
 UNBOUNDED = 10**9
 """The ``tokenLimit`` of the twin models that record what a refused call sends."""
 
@@ -133,10 +135,16 @@ _HANZI = (
 
 
 @cache
-def _source(kind: str, seed: int) -> str:
-    """A long deterministic text of one kind; messages are its prefixes."""
+def text(kind: str, seed: int, chars: int) -> str:
+    """A deterministic text of one kind, ``chars`` long: a prefix of `_source`."""
+    return _source(kind, seed, chars)[:chars]
+
+
+@cache
+def _source(kind: str, seed: int, chars: int) -> str:
+    """A deterministic text of one kind, at least ``chars`` long."""
     rng, parts, size = random.Random(f"{kind}-{seed}"), [], 0
-    while size < 60_000:
+    while size < chars:
         if kind == "english":
             words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 16))]
             part = " ".join(words).capitalize() + ". "
@@ -166,18 +174,18 @@ def _source(kind: str, seed: int) -> str:
     return "".join(parts)
 
 
-def conversation(kind: str, chars: int) -> list[BaseMessage]:
-    """Seven growing messages of ``chars`` characters in all (and a system one
-    for JSON and code)."""
-    total = sum(WEIGHTS)
-    sizes = [chars * w // total for w in WEIGHTS[:-1]]
+def conversation(kind: str, chars: int, length: int = 7) -> list[BaseMessage]:
+    """``length`` growing messages of ``chars`` characters in all (and a system
+    one for JSON and code)."""
+    total = length * (length + 1) // 2
+    sizes = [chars * w // total for w in range(1, length)]
     sizes.append(chars - sum(sizes))
     messages: list[BaseMessage] = []
     if kind in ("json", "code"):
         messages.append(SystemMessage(f"You review {kind} that users paste. Be brief."))
     for i, size in enumerate(sizes):
-        text = _source(kind, i)[:size]
-        messages.append(HumanMessage(text) if i % 2 == 0 else AIMessage(text))
+        body = _source(kind, i, SOURCE_CHARS)[:size]  # prefixes of one text
+        messages.append(HumanMessage(body) if i % 2 == 0 else AIMessage(body))
     return messages
 
 
@@ -194,21 +202,21 @@ def input_tokens(payload: dict[str, Any]) -> int:
     return prompt + sum(count(m["content"]) for m in payload["messages"])
 
 
-def whole(kind: str, name: str, chars: int) -> bool:
-    prompt, messages = served(conversation(kind, chars))
+def whole(kind: str, name: str, chars: int, length: int) -> bool:
+    prompt, messages = served(conversation(kind, chars, length))
     limit = get_model(name).token_limit
     return keep_newest(prompt, messages, limit) == len(messages)
 
 
 @cache
-def boundary(kind: str, name: str) -> int:
+def boundary(kind: str, name: str, length: int = 7) -> int:
     """The largest size the server keeps whole (by its own count), bisected."""
     low, high = 50, 200
-    while whole(kind, name, high):
+    while whole(kind, name, high, length):
         low, high = high, high * 2
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (mid, high) if whole(kind, name, mid) else (low, mid)
+        low, high = (mid, high) if whole(kind, name, mid, length) else (low, mid)
     return low
 
 
@@ -216,20 +224,22 @@ def boundary(kind: str, name: str) -> int:
 class Case:
     kind: str
     model: str
+    length: int
     chars: int
 
     @property
     def messages(self) -> list[BaseMessage]:
-        return conversation(self.kind, self.chars)
+        return conversation(self.kind, self.chars, self.length)
 
 
 def cases() -> Iterator[Case]:
     for kind in KINDS:
         for name in MODELS:
-            edge = boundary(kind, name)
-            sizes = {round(edge * f) for f in COARSE} | {edge + d for d in FINE}
-            for chars in sorted(sizes):
-                yield Case(kind, name, chars)
+            for length in LENGTHS:
+                edge = boundary(kind, name, length)
+                sizes = {round(edge * f) for f in COARSE} | {edge + d for d in FINE}
+                for chars in sorted(sizes):
+                    yield Case(kind, name, length, chars)
 
 
 @pytest.fixture(scope="module")
@@ -372,7 +382,8 @@ def test_the_new_names_are_exported_from_the_package() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_drop_oldest_sends_what_the_server_keeps_whole(kind: str) -> None:
-    messages = Case(kind, "gpt-3.5-turbo", round(boundary(kind, "gpt-3.5-turbo") * 1.6))
+    edge = boundary(kind, "gpt-3.5-turbo")
+    messages = Case(kind, "gpt-3.5-turbo", 7, round(edge * 1.6))
     prompt, wire = served(messages.messages)
     expected = len(wire) - keep_newest(prompt, wire, 4000)
     assert expected > 0
@@ -396,9 +407,9 @@ def _history(turns: int) -> list[BaseMessage]:
     messages: list[BaseMessage] = [SystemMessage("You are a patient reviewer.")]
     for i in range(turns):
         kind = KINDS[i % len(KINDS)]
-        text = _source(kind, 10 + i)[: 200 + 40 * i]
-        messages.append(HumanMessage(f"Turn {i}: {text}"))
-        messages.append(AIMessage(f"Noted turn {i}. " + text[: 100 + 10 * i]))
+        said = text(kind, 10 + i, 200 + 40 * i)
+        messages.append(HumanMessage(f"Turn {i}: {said}"))
+        messages.append(AIMessage(f"Noted turn {i}. " + said[: 100 + 10 * i]))
     messages.append(HumanMessage("Now sum it all up."))
     return messages
 
@@ -455,6 +466,67 @@ def test_trim_messages_of_a_system_message_alone_or_nothing() -> None:
         assert server.requests[-1].payload["prompt"] == "You are terse."
 
 
+def _many_short_turns() -> list[BaseMessage]:
+    messages: list[BaseMessage] = [SystemMessage("You are a reviewer.")]
+    for i in range(120):
+        messages.append(HumanMessage(text("english", 200 + i, 150)))
+        messages.append(AIMessage(text("chinese", 200 + i, 40)))
+    messages.append(HumanMessage("Sum it all up."))
+    return messages
+
+
+async def test_the_recipe_with_tools_counts_the_tools() -> None:
+    """With tools bound, the prompt carries their instructions: count them too."""
+    history = _many_short_turns()
+    with ChatbotUI() as server:
+        llm = model(server, "gpt-3.5-turbo")
+        bound = llm.bind_tools([write_report])
+        budget = llm.profile["max_input_tokens"]  # type: ignore[index]
+        counter = partial(llm.get_num_tokens_from_messages, tools=[write_report])
+        trimmed = trim_messages(
+            history,
+            token_counter=counter,
+            max_tokens=budget,
+            strategy="last",
+            include_system=True,
+            start_on="human",
+        )
+        bound.invoke(trimmed)
+        await bound.ainvoke(trimmed)
+        assert [r.dropped for r in server.requests] == [0, 0]
+        assert input_tokens(server.requests[0].payload) == counter(trimmed)
+        # counted without the tools, the same history is refused, never cut
+        plain = trim_messages(
+            history,
+            token_counter=llm,
+            max_tokens=budget,
+            strategy="last",
+            include_system=True,
+            start_on="human",
+        )
+        assert len(plain) > len(trimmed)
+        with pytest.raises(LiaobotsContextOverflowError):
+            bound.invoke(plain)
+        assert len(server.requests) == 2
+
+
+async def test_a_repair_turn_the_server_would_cut_is_refused_not_sent() -> None:
+    """A forced call answered in prose: the repair turn adds the reply and the
+    request, and is checked against the budget like the first."""
+    prose = text("english", 55, 1500)
+    messages = conversation("english", boundary("english", "gpt-3.5-turbo") - 1500)
+    with ChatbotUI(lambda upstream: prose) as server:
+        bound = model(server, "gpt-3.5-turbo").bind_tools(
+            [write_report], tool_choice="write_report"
+        )
+        with pytest.raises(LiaobotsContextOverflowError):
+            bound.invoke(messages)
+        assert len(server.requests) == 1  # the first turn; its repair refused
+        with pytest.raises(LiaobotsContextOverflowError):
+            await bound.ainvoke(messages)
+        assert [r.dropped for r in server.requests] == [0, 0]
+
+
 def test_the_counts_are_the_servers() -> None:
     """``get_num_tokens_from_messages`` is what the server counts, tools or not."""
     with ChatbotUI() as server:
@@ -485,7 +557,7 @@ def test_an_empty_or_absent_prompt_counts_as_the_servers_default(
 
 
 async def test_drop_oldest_still_refuses_when_the_newest_alone_is_too_long() -> None:
-    huge = [HumanMessage(_source("chinese", 3)[:5000])]
+    huge = [HumanMessage(text("chinese", 3, 5000))]
     with ChatbotUI() as server:
         llm = model(server, "gpt-3.5-turbo", context_overflow="drop_oldest")
         with pytest.raises(LiaobotsContextOverflowError) as caught:
@@ -532,10 +604,19 @@ CHAPTERS = 12
 _CHAPTER = re.compile(r"Chapter (\d+) of \d+")
 
 
-def chapter(number: int) -> str:
-    english = _source("english", 100 + number)[:1200]  # about 215 tokens
-    chinese = _source("chinese", 100 + number)[:1150]  # about 1,180 tokens
-    return f"Chapter {number} of {CHAPTERS}.\n{english}\n{chinese}"
+CHAPTER_CHARS = {"gpt-4": (1200, 1150), "gpt-3.5-turbo": (600, 550)}
+"""English and Chinese characters of a chapter: about 1,400 tokens for gpt-4,
+750 for gpt-3.5-turbo (a fifth of the budget), four times the estimate's
+count, so a summary that comes one step late is a request the server cuts."""
+
+
+def chapter(number: int, name: str) -> str:
+    english, chinese = CHAPTER_CHARS[name]
+    return (
+        f"Chapter {number} of {CHAPTERS}.\n"
+        f"{text('english', 100 + number, english)}\n"
+        f"{text('chinese', 100 + number, chinese)}"
+    )
 
 
 def reader(upstream: Upstream) -> str:
@@ -559,7 +640,7 @@ def _agent(llm: ChatLiaobots, read: list[int]) -> Any:
     def read_chapter(number: int) -> str:
         """Read one chapter of the report, by number."""
         read.append(number)
-        return chapter(number)
+        return chapter(number, llm.model)
 
     return create_agent(
         llm,
@@ -582,25 +663,26 @@ def _check_agent_run(server: ChatbotUI, read: list[int], state: dict[str, Any]) 
     print(f"{len(server.requests)} requests, {len(summaries)} summaries, sizes {sizes}")
 
 
-def test_a_long_agent_run_with_summarization_is_never_cut() -> None:
+TASK = {"messages": [HumanMessage("Read every chapter of the report, in order.")]}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_long_agent_run_with_summarization_is_never_cut(name: str) -> None:
     read: list[int] = []
     with ChatbotUI(reader) as server:
-        agent = _agent(model(server, "gpt-4"), read)
-        state = agent.invoke(
-            {"messages": [HumanMessage("Read every chapter of the report, in order.")]},
-            {"recursion_limit": 200},
-        )
+        agent = _agent(model(server, name), read)
+        state = agent.invoke(TASK, {"recursion_limit": 200})
         _check_agent_run(server, read, state)
 
 
-async def test_a_long_async_agent_run_with_summarization_is_never_cut() -> None:
+@pytest.mark.parametrize("name", MODELS)
+async def test_a_long_async_agent_run_with_summarization_is_never_cut(
+    name: str,
+) -> None:
     read: list[int] = []
     with ChatbotUI(reader) as server:
-        agent = _agent(model(server, "gpt-4"), read)
-        state = await agent.ainvoke(
-            {"messages": [HumanMessage("Read every chapter of the report, in order.")]},
-            {"recursion_limit": 200},
-        )
+        agent = _agent(model(server, name), read)
+        state = await agent.ainvoke(TASK, {"recursion_limit": 200})
         _check_agent_run(server, read, state)
 
 
@@ -608,7 +690,7 @@ async def test_a_long_async_agent_run_with_summarization_is_never_cut() -> None:
 
 
 def _long(kind: str) -> Callable[[Upstream], str]:
-    return lambda upstream: _source(kind, 7)[:20_000]
+    return lambda upstream: text(kind, 7, 20_000)
 
 
 def _finish(chunks: list[AIMessageChunk]) -> AIMessageChunk:
@@ -636,7 +718,7 @@ async def test_an_answer_at_the_cap_ends_with_length(kind: str) -> None:
 
 
 async def test_a_short_answer_ends_with_stop() -> None:
-    with ChatbotUI(lambda upstream: _source("english", 7)[:2000]) as server:
+    with ChatbotUI(lambda upstream: text("english", 7, 2000)) as server:
         llm = model(server)
         for msg in (llm.invoke("Write."), await llm.ainvoke("Write.")):
             assert msg.response_metadata["finish_reason"] == "stop"
@@ -649,14 +731,14 @@ def write_report(text: str) -> str:
 
 
 def _long_call(upstream: Upstream) -> str:
-    text = _source("english", 8)[:20_000]
+    report = text("english", 8, 20_000)
     return json.dumps(
-        {"tool_calls": [{"name": "write_report", "arguments": {"text": text}}]}
+        {"tool_calls": [{"name": "write_report", "arguments": {"text": report}}]}
     )
 
 
 def _long_json(upstream: Upstream) -> str:
-    return json.dumps({"name": "Report", "text": _source("english", 9)[:20_000]})
+    return json.dumps({"name": "Report", "text": text("english", 9, 20_000)})
 
 
 FORMAT = {"type": "json_schema", "json_schema": {"name": "Report", "schema": {}}}
