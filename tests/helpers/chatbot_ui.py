@@ -16,10 +16,12 @@ code does with ``POST /api/chat`` (``pages/api/chat.ts``,
   the answer is cut at 1,000 tokens (encode, take 1,000, decode), as
   ``max_tokens: 1000`` upstream cuts it, and streamed as raw UTF-8 with
   chunked encoding, no marker;
-* an upstream error (`ChatbotUI.fail`) is HTTP 500, body ``Error``, with the
-  upstream message as the reason phrase; any other failure (a body that is
-  not JSON, a special token such as ``<|endoftext|>`` in a text, which
-  tiktoken's ``encode`` refuses) is 500 ``Error`` with the standard phrase.
+* an upstream error (`ChatbotUI.fail`, or with ``upstream_context`` the
+  model's own context-length check, `context_error`) is HTTP 500, body
+  ``Error``, with the upstream message as the reason phrase; any other
+  failure (a body that is not JSON, a special token such as ``<|endoftext|>``
+  in a text, which tiktoken's ``encode`` refuses) is 500 ``Error`` with the
+  standard phrase.
 
 Every request is recorded (`ChatbotUI.requests`: the payload, what was kept
 and dropped, the temperature). It imports nothing from ``langchain_liaobots``:
@@ -55,6 +57,9 @@ ANSWER_TOKENS: Final = 1000
 """``max_tokens`` upstream (``utils/server/index.ts``), kept free in the limit."""
 DEFAULT_TEMPERATURE: Final = 1.0
 """The upstream temperature when the body has none."""
+UPSTREAM_CONTEXT: Final = {"gpt-3.5-turbo": 4097, "gpt-4": 8192}
+"""The upstream models' own context windows (OpenAI's, 2023), for the opt-in
+upstream check: chatbot-ui does not know them."""
 TIKTOKEN_URL: Final = (
     "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 )
@@ -127,6 +132,40 @@ def keep_newest(
     return kept
 
 
+def upstream_tokens(prompt: str, messages: Sequence[Mapping[str, Any]]) -> int:
+    """OpenAI's count of the upstream request (its cookbook's
+    ``num_tokens_from_messages``): 3 a message, its role and content, 3 more
+    to start the reply; the system prompt is the first message."""
+    wire = [{"role": "system", "content": prompt}, *messages]
+    return sum(3 + count(m["role"]) + count(m["content"]) for m in wire) + 3
+
+
+def context_error(
+    model_id: str, prompt: str, messages: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """The upstream's context-length error for a request, or ``None``.
+
+    Args:
+        model_id: The body's ``model.id``.
+        prompt: The prompt the server sends.
+        messages: The messages it keeps.
+
+    Returns:
+        OpenAI's message when the request and ``max_tokens`` exceed the
+        model's window (`UPSTREAM_CONTEXT`; ``None`` for a model not there).
+    """
+    window = UPSTREAM_CONTEXT.get(model_id)
+    used = upstream_tokens(prompt, messages)
+    if window is None or used + ANSWER_TOKENS <= window:
+        return None
+    return (
+        f"This model's maximum context length is {window} tokens. However, you "
+        f"requested {used + ANSWER_TOKENS} tokens ({used} in the messages, "
+        f"{ANSWER_TOKENS} in the completion). Please reduce the length of the "
+        "messages or completion."
+    )
+
+
 def cap(text: str) -> str:
     """The answer as ``max_tokens: 1000`` lets it through: its first 1,000 tokens."""
     encoding = cl100k()
@@ -178,14 +217,25 @@ class Received:
 class ChatbotUI:
     """The server; a context manager. ``base_url`` is where it listens."""
 
-    def __init__(self, responder: Responder = say_ok, *, piece_bytes: int = 64) -> None:
+    def __init__(
+        self,
+        responder: Responder = say_ok,
+        *,
+        piece_bytes: int = 64,
+        upstream_context: bool = False,
+    ) -> None:
         """Create the server (it starts on ``__enter__``).
 
         Args:
             responder: Plays the upstream model.
             piece_bytes: The size of each written piece of an answer.
+            upstream_context: Also play the upstream's own context check
+                (`context_error`): a request chatbot-ui keeps whole can still
+                be too long for the model, which counts each message's role
+                and overhead.
         """
         self.responder = responder
+        self.upstream_context = upstream_context
         self.requests: list[Received] = []
         self._failures: deque[str | None] = deque()
         self._lock = threading.Lock()
@@ -233,18 +283,23 @@ class ChatbotUI:
             return self._record(Received(payload, 0, 0, None, "", 500, None))
         temperature = payload.get("temperature")
         dropped = len(messages) - kept
-        with self._lock:
-            failing = bool(self._failures)
-            phrase = self._failures.popleft() if failing else None
-        if failing:  # the upstream call failed: its message is the reason phrase
-            return self._record(
-                Received(payload, kept, dropped, temperature, "", 500, phrase)
-            )
         upstream = Upstream(
             prompt=served_prompt(prompt),
             messages=list(messages[dropped:]),
             temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
         )
+        with self._lock:
+            failing = bool(self._failures)
+            phrase = self._failures.popleft() if failing else None
+        if not failing and self.upstream_context:
+            phrase = context_error(
+                payload["model"]["id"], upstream.prompt, upstream.messages
+            )
+            failing = phrase is not None
+        if failing:  # the upstream call failed: its message is the reason phrase
+            return self._record(
+                Received(payload, kept, dropped, temperature, "", 500, phrase)
+            )
         text = cap(self.responder(upstream))
         return self._record(
             Received(payload, kept, dropped, temperature, text, 200, None)

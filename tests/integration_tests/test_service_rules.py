@@ -33,6 +33,7 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
     trim_messages,
 )
 from langchain_core.tools import tool
@@ -44,6 +45,7 @@ from langchain_liaobots import (
     LiaobotsError,
     LiaobotsOutOfCreditError,
     LiaobotsRateLimitError,
+    LiaobotsUnsupportedParameterWarning,
     get_model,
     register_model,
 )
@@ -311,7 +313,7 @@ class Tally:
                 f"{(dropped, limit, kept_tokens)}"
             )
 
-    def check(self) -> None:
+    def check(self, kinds: tuple[str, ...] = KINDS, at_least: int = 5) -> None:
         print(  # the numbers, for the report (pytest -s)
             f"sent {sum(self.sent.values())}, refused {sum(self.refused.values())}, "
             f"silently cut {len(self.cut)}, refused whole {len(self.refused_whole)}"
@@ -319,10 +321,10 @@ class Tally:
         assert self.cut == []
         assert self.refused_whole == []
         assert self.misreported == []
-        for kind in KINDS:  # both sides of the limit were reached, for every pair
+        for kind in kinds:  # both sides of the limit were reached, for every pair
             for name in MODELS:
-                assert self.sent.get((kind, name), 0) >= 5
-                assert self.refused.get((kind, name), 0) >= 5
+                assert self.sent.get((kind, name), 0) >= at_least
+                assert self.refused.get((kind, name), 0) >= at_least
 
 
 def test_sweep_sync_none_cut_none_refused_whole(twins: dict[str, str]) -> None:
@@ -355,6 +357,67 @@ async def test_sweep_async_none_cut_none_refused_whole(twins: dict[str, str]) ->
             else:
                 tally.on_sent(case, server, before, msg)
     tally.check()
+
+
+@tool
+def lookup(page: int) -> str:
+    """Look a page up."""
+    return "page"
+
+
+def tool_conversation(chars: int, steps: int = 4) -> list[BaseMessage]:
+    """A task, then ``steps`` tool calls whose JSON results grow, ``chars`` in all."""
+    total = steps * (steps + 1) // 2
+    messages: list[BaseMessage] = [HumanMessage("Look up every page, then report.")]
+    for i in range(steps):
+        call = {"name": "lookup", "args": {"page": i}, "id": f"call_{i}"}
+        result = _source("json", 300 + i, SOURCE_CHARS)[: chars * (i + 1) // total]
+        messages.append(AIMessage("", tool_calls=[call]))
+        messages.append(ToolMessage(result, tool_call_id=call["id"], name="lookup"))
+    return messages
+
+
+def _kept_whole_by_twin(server: ChatbotUI, twin: Any, name: str, chars: int) -> bool:
+    """The server's rule over what the package sends (recorded through the twin)."""
+    twin.invoke(tool_conversation(chars))
+    payload = server.requests[-1].payload
+    limit = get_model(name).token_limit
+    kept = keep_newest(payload["prompt"], payload["messages"], limit)
+    return kept == len(payload["messages"])
+
+
+async def test_tool_conversations_none_cut_none_refused_whole(
+    twins: dict[str, str],
+) -> None:
+    """Tool calls and results as the package writes them, tools in the prompt."""
+    tally = Tally()
+    with ChatbotUI() as server:
+        for name in MODELS:
+            twin = model(server, twins[name]).bind_tools([lookup])
+            low, high = 100, 40_000  # bisected over the package's own payloads
+            while high - low > 1:
+                mid = (low + high) // 2
+                whole = _kept_whole_by_twin(server, twin, name, mid)
+                low, high = (mid, high) if whole else (low, mid)
+            bound = model(server, name).bind_tools([lookup])
+            sizes = {round(low * f) for f in (0.5, 0.9, 1.1, 1.3)}
+            for chars in sorted(sizes | {low + d for d in FINE}):
+                case = Case("tools", name, 9, chars)
+                messages = tool_conversation(chars)
+                for path in ("sync", "async"):
+                    before = len(server.requests)
+                    try:
+                        if path == "sync":
+                            msg = bound.invoke(messages)
+                        else:
+                            msg = await bound.ainvoke(messages)
+                    except LiaobotsContextOverflowError as err:
+                        assert len(server.requests) == before
+                        twin.invoke(messages)
+                        tally.on_refused(case, err, server)
+                    else:
+                        tally.on_sent(case, server, before, msg)
+    tally.check(kinds=("tools",))
 
 
 def test_the_overflow_error_is_langchains_and_exported() -> None:
@@ -686,6 +749,31 @@ async def test_a_long_async_agent_run_with_summarization_is_never_cut(
         _check_agent_run(server, read, state)
 
 
+# -- the upstream's own window ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "short", "long"), [("gpt-3.5-turbo", 7, 41), ("gpt-4", 15, 61)]
+)
+async def test_the_upstream_window_can_refuse_what_the_server_keeps_whole(
+    name: str, short: int, long: int
+) -> None:
+    """chatbot-ui counts no roles and no per-message overhead; the upstream model
+    does (4 a message) in a window 97 (gpt-3.5-turbo: 4,097) or 192 (gpt-4:
+    8,192) tokens larger than ``tokenLimit``. At the server's budget a long list
+    of messages is refused upstream: a context overflow, named, sent once."""
+    with ChatbotUI(upstream_context=True) as server:
+        llm = model(server, name, max_retries=RETRIES)
+        llm.invoke(conversation("english", boundary("english", name, short), short))
+        assert server.requests[-1].status == 200
+        messages = conversation("english", boundary("english", name, long), long)
+        with pytest.raises(LiaobotsContextOverflowError, match="maximum context"):
+            llm.invoke(messages)
+        with pytest.raises(LiaobotsContextOverflowError, match="maximum context"):
+            await llm.ainvoke(messages)
+        assert [(r.status, r.dropped) for r in server.requests[1:]] == [(500, 0)] * 2
+
+
 # -- the 1,000-token cap ------------------------------------------------------------
 
 
@@ -722,6 +810,14 @@ async def test_a_short_answer_ends_with_stop() -> None:
         llm = model(server)
         for msg in (llm.invoke("Write."), await llm.ainvoke("Write.")):
             assert msg.response_metadata["finish_reason"] == "stop"
+            assert msg.usage_metadata is not None
+            assert msg.usage_metadata["output_tokens"] == count(str(msg.content))
+            assert count(str(msg.content)) < ANSWER_TOKENS - 4
+
+
+def test_max_tokens_above_the_cap_warns() -> None:
+    with pytest.warns(LiaobotsUnsupportedParameterWarning, match="1000 tokens"):
+        ChatLiaobots(base_url="http://127.0.0.1:9", auth="k", max_tokens=1500)
 
 
 @tool
