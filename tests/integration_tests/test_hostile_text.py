@@ -141,16 +141,18 @@ async def test_a_hostile_json_answer_past_the_cap_is_a_cut_answer(
 async def test_a_hostile_structured_answer_is_an_output_parser_exception(
     always: LiaobotsEmulator,
 ) -> None:
+    # Past the service's 1,000-token cap the answer reads as cut off; either
+    # way a typed OutputParserException, never a bare builtin exception.
     structured = model(always.base_url, parse_retries=0).with_structured_output(
         {}, method="json_mode"
     )
-    with pytest.raises(OutputParserException, match="not readable"):
+    with pytest.raises(OutputParserException, match=r"not readable|cut off"):
         structured.invoke("x")
-    with pytest.raises(OutputParserException, match="not readable"):
+    with pytest.raises(OutputParserException, match=r"not readable|cut off"):
         await structured.ainvoke("x")
-    with pytest.raises(OutputParserException, match="not readable"):
+    with pytest.raises(OutputParserException, match=r"not readable|cut off"):
         list(structured.stream("x"))
-    with pytest.raises(OutputParserException, match="not readable"):
+    with pytest.raises(OutputParserException, match=r"not readable|cut off"):
         _ = [c async for c in structured.astream("x")]
 
 
