@@ -113,6 +113,7 @@ class BenchEmulator(LiaobotsEmulator):
             responder=lambda _payload: text,
             pace=scenario.pace,
             piece_bytes=scenario.piece_bytes,
+            answer_cap=False,  # the figures stream long answers on purpose
         )
         self.scenario = scenario
         self.active = 0

@@ -102,6 +102,8 @@ def content_text(content: str | list[Any], where: str) -> str:
 def _call_names(message: AIMessage) -> dict[str, str]:
     """The tool's name of each call of an assistant message, by call id."""
     names: dict[str, str] = {}
+    if not (message.tool_calls or message.invalid_tool_calls):
+        return names
     for call in [*message.tool_calls, *message.invalid_tool_calls]:
         call_id, name = call.get("id"), call.get("name")
         if call_id and name:

@@ -146,7 +146,10 @@ def keep_newest(
     """
     used, kept = count(_encodable(served_prompt(prompt), "the system prompt")), 0
     for i in range(len(messages) - 1, -1, -1):
-        tokens = count(_encodable(messages[i]["content"], f"message {i}"))
+        content = messages[i]["content"]
+        if "<|" in content:  # rare: only then look for a special token
+            _encodable(content, f"message {i}")
+        tokens = count(content)
         if token_limit is not None and used + tokens + ANSWER_TOKENS > token_limit:
             return Kept(len(messages), kept, used, tokens, token_limit)
         used += tokens
