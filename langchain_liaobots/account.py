@@ -1,11 +1,11 @@
 """The account state: ``/api/user``'s JSON answer in, an `AccountState` out.
 
 ``ChatLiaobots.account()`` returns the `AccountState` the service reports
-for a code (its credit, free messages left, referral); the acquisition of a code
-(`Credentials`) reads the new code from the
-same answer. `parse_account` validates it: a "Too many requests" answer
-is a rate-limit error, an answer without a code or with fields of the wrong
-type an unexpected-response error, never an account. Like
+for a code (its credit, free messages left, referral). `parse_account`
+validates it: the code is read as the acquisition reads it
+(`langchain_liaobots.wire.auth.auth_code_of`: a "Too many requests" answer is a
+rate-limit error, an answer without a code an unexpected-response error), and
+fields of the wrong type are an unexpected-response error, never an account. Like
 `ModelSpec`, the state is a public response
 model; nothing here touches a socket.
 """
@@ -16,11 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from langchain_liaobots.errors import (
-    LiaobotsRateLimitError,
-    LiaobotsUnexpectedResponseError,
-)
-from langchain_liaobots.wire.protocol import TOO_MANY_REQUESTS, USER_PATH
+from langchain_liaobots.errors import LiaobotsUnexpectedResponseError
+from langchain_liaobots.wire.auth import auth_code_of
+from langchain_liaobots.wire.protocol import USER_PATH
 
 __all__ = ["AccountState", "Referral", "parse_account"]
 
@@ -82,30 +80,7 @@ def parse_account(value: Any) -> AccountState:
         LiaobotsUnexpectedResponseError: For anything else without a code, or
             with fields of the wrong type (named, their values never shown).
     """
-    if isinstance(value, dict) and not value.get("authCode"):
-        data = value.get("data")
-        if isinstance(data, str) and TOO_MANY_REQUESTS.lower() in data.lower():
-            msg = (
-                f"Liaobots answered {USER_PATH} with {TOO_MANY_REQUESTS!r} (HTTP "
-                "200): it is rate limiting auth-code requests. Wait and retry, "
-                "or pass your own auth code."
-            )
-            raise LiaobotsRateLimitError(msg, status_code=200)
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("authCode"), str)
-        or not value["authCode"]
-    ):
-        got = (
-            f"fields {sorted(value)[:10]}"
-            if isinstance(value, dict)
-            else f"a JSON {type(value).__name__}"
-        )
-        msg = (
-            f"Liaobots answered {USER_PATH} without an authCode (got {got}); "
-            "check base_url."
-        )
-        raise LiaobotsUnexpectedResponseError(msg, status_code=200)
+    auth_code_of(value)  # the rate-limit answer, or no code: never an account
     try:
         return AccountState.model_validate(value)
     except ValidationError as exc:

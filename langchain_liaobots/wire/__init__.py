@@ -28,13 +28,16 @@ of `exchange`; the drivers perform its commands
 and decide nothing.
 
 The format's constants are `protocol`; URL and
-origin policy is `urls`; a request's input is
-checked against the model's limits in `limits`
-(over the token estimate of `tokens`). Requests
+origin policy is `urls`; the service's budget rule (which messages its server
+keeps, its answer cap) is `budget`, over a tokenizer handed in. Requests
 are built, given their auth headers and redirected in
 `request`, answers decoded in
 `response`, credentials and the retry policy kept
 in `auth` and
 `retries`, and one call's whole sequence written
 once in `exchange`.
+
+Rule 5: nothing from above. A module here imports the wire, the errors, the
+registry's `ModelSpec` and the version, nothing else of the package
+(``tests/unit_tests/test_wire_imports.py`` checks it).
 """

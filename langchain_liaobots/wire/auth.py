@@ -19,8 +19,8 @@ when a call fails before any text has streamed, asks
 (on the captcha page) is worth one more try. `scrub_text`
 removes the codes from text of the service quoted in an error. The acquisition
 reads the new code from ``/api/user``'s answer with
-`parse_account`; a "Too many requests" answer
-is a rate-limit error, never a code. `auth_code_problem` says why a code
+`auth_code_of` (which ``account.parse_account`` reuses); a "Too many requests"
+answer is a rate-limit error, never a code. `auth_code_problem` says why a code
 cannot travel in a header (a control character, a character outside printable
 ASCII) without quoting it: the model's ``auth`` setting and an acquired code
 are both checked with it, so neither HTTP library ever sees one and quotes it
@@ -34,17 +34,17 @@ import unicodedata
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from http.cookies import CookieError, SimpleCookie
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from langchain_liaobots.account import parse_account
 from langchain_liaobots.errors import (
     LiaobotsAuthenticationError,
     LiaobotsCaptchaError,
     LiaobotsError,
     LiaobotsOutOfCreditError,
+    LiaobotsRateLimitError,
     LiaobotsUnexpectedResponseError,
 )
-from langchain_liaobots.wire.protocol import USER_PATH, BodyFormat
+from langchain_liaobots.wire.protocol import TOO_MANY_REQUESTS, USER_PATH, BodyFormat
 from langchain_liaobots.wire.request import (
     Request,
     build_login_request,
@@ -53,7 +53,13 @@ from langchain_liaobots.wire.request import (
 )
 from langchain_liaobots.wire.response import decode_json
 
-__all__ = ["Credentials", "Step", "auth_code_problem", "missing_code_error"]
+__all__ = [
+    "Credentials",
+    "Step",
+    "auth_code_of",
+    "auth_code_problem",
+    "missing_code_error",
+]
 
 logger = logging.getLogger("langchain_liaobots")
 
@@ -96,6 +102,45 @@ def auth_code_problem(code: str) -> str | None:
         else "a character outside printable ASCII"
     )
     return f"{kind} at position {position}"
+
+
+def auth_code_of(value: Any) -> str:
+    """Read the code from ``/api/user``'s JSON answer.
+
+    Args:
+        value: The parsed JSON body.
+
+    Returns:
+        Its ``authCode``, a non-empty string (not yet checked for a header:
+        see `auth_code_problem`).
+
+    Raises:
+        LiaobotsRateLimitError: For the service's ``"Too many requests"``
+            answer (sent with HTTP 200).
+        LiaobotsUnexpectedResponseError: For anything else without a code
+            (its field names shown, their values never).
+    """
+    code = value.get("authCode") if isinstance(value, dict) else None
+    if isinstance(code, str) and code:
+        return code
+    data = value.get("data") if isinstance(value, dict) else None
+    if isinstance(data, str) and TOO_MANY_REQUESTS.lower() in data.lower():
+        msg = (
+            f"Liaobots answered {USER_PATH} with {TOO_MANY_REQUESTS!r} (HTTP "
+            "200): it is rate limiting auth-code requests. Wait and retry, "
+            "or pass your own auth code."
+        )
+        raise LiaobotsRateLimitError(msg, status_code=200)
+    got = (
+        f"fields {sorted(value)[:10]}"
+        if isinstance(value, dict)
+        else f"a JSON {type(value).__name__}"
+    )
+    msg = (
+        f"Liaobots answered {USER_PATH} without an authCode (got {got}); "
+        "check base_url."
+    )
+    raise LiaobotsUnexpectedResponseError(msg, status_code=200)
 
 
 class Step(NamedTuple):
@@ -217,8 +262,7 @@ class Credentials:
                 self._logged_in = True
                 self.generation += 1
             return
-        state = parse_account(decode_json(body, status, USER_PATH))
-        code = state.auth_code.get_secret_value().strip()
+        code = auth_code_of(decode_json(body, status, USER_PATH)).strip()
         problem = "it is blank" if not code else auth_code_problem(code)
         if problem:
             msg = (
