@@ -17,9 +17,14 @@ for each turn (one request; more only to repair a reply that broke the rule):
        ──Turn.feed: tokens.ReplyBudget (max_tokens), then
                     prompt.reply.ReplyParser──▶ ChatGenerationChunks (text,
                                 tool calls), held back while the rule judges
-──_last_chunk──▶ a final chunk_position="last" chunk: finish reason and the
-                 usage of every request (cl100k_base, as the service counts)
+──_last_chunk: Call.last_chunk──▶ a final chunk_position="last" chunk: finish
+                 reason and the usage of every request (cl100k_base, as the
+                 service counts)
 ```
+
+The settings are fields here; their checks, errors and warnings (unknown
+names, unsent sampling parameters, insecure settings, ``model_copy``'s
+validation) are `langchain_liaobots.settings`.
 
 ``_generate``/``_agenerate`` concatenate the streams, so ``invoke`` and ``stream``
 share one path; ``_generate_with_cache`` makes ``invoke`` carry the usage even
@@ -32,28 +37,17 @@ call.
 from __future__ import annotations
 
 import copy
-import difflib
-import functools
-import os
-import sys
-import warnings
 from collections.abc import (
     AsyncIterator,
     Callable,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
-from contextvars import ContextVar
 from functools import partial
-from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Literal, cast
-from urllib.parse import urlsplit
+from types import TracebackType
+from typing import Any, Literal
 
-import langchain_core
-import pydantic
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -70,9 +64,7 @@ from langchain_core.language_models.chat_models import (
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
-    UsageMetadata,
 )
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -88,17 +80,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 from typing_extensions import Self
 
 from langchain_liaobots.account import AccountState, parse_account
 from langchain_liaobots.errors import (
     LiaobotsHistoryDroppedWarning,
-    LiaobotsSecurityWarning,
-    LiaobotsUnsupportedParameterWarning,
 )
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import PLAN_KWARGS, Call, Turn, plan_call
+from langchain_liaobots.prompt.prompting import Call, Turn, plan_call
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import (
     function_of,
@@ -106,6 +95,18 @@ from langchain_liaobots.prompt.tools import (
     one_call_only,
 )
 from langchain_liaobots.registry import ModelSpec, get_model, register_discovered
+from langchain_liaobots.settings import (
+    BASE_URL_ENV,
+    UNSENT_PARAMS,
+    check_given,
+    clean_auth,
+    headers_error,
+    validated_copy,
+    warn,
+    warn_of_settings,
+    warn_unknown,
+    warn_unsent,
+)
 from langchain_liaobots.tokens import TOKENIZER, count_input_tokens
 from langchain_liaobots.transport.clients import (
     CLIENTS,
@@ -114,7 +115,6 @@ from langchain_liaobots.transport.clients import (
 )
 from langchain_liaobots.transport.drivers import AsyncDriver, SyncDriver
 from langchain_liaobots.wire import exchange
-from langchain_liaobots.wire.auth import auth_code_problem
 from langchain_liaobots.wire.budget import (
     ANSWER_TOKENS,
     dropped_message,
@@ -124,7 +124,6 @@ from langchain_liaobots.wire.budget import (
 )
 from langchain_liaobots.wire.protocol import (
     DEFAULT_PROMPT,
-    PROTOCOL_HEADERS,
     BodyFormat,
 )
 from langchain_liaobots.wire.request import (
@@ -132,190 +131,11 @@ from langchain_liaobots.wire.request import (
     build_request,
     check_provider,
 )
-from langchain_liaobots.wire.urls import is_loopback, normalize_base_url
+from langchain_liaobots.wire.urls import normalize_base_url
 
 __all__ = ["ChatLiaobots"]
 
 PROVIDER = "liaobots"
-
-BASE_URL_ENV = "LIAOBOTS_BASE_URL"
-"""The environment variable ``base_url`` defaults to."""
-
-UNSENT_PARAMS = (
-    "top_p",
-    "top_k",
-    "frequency_penalty",
-    "presence_penalty",
-    "seed",
-    "n",
-)
-"""Fields other chat models have, accepted but not sent: the protocol has no slot.
-
-Set on the model or passed per call, they warn with
-`LiaobotsUnsupportedParameterWarning`."""
-
-
-INTERNAL_PREFIXES = tuple(
-    os.path.join(Path(module_file).parent, "")
-    for module_file in (__file__, pydantic.__file__, langchain_core.__file__)
-    if module_file is not None
-)
-"""The directories whose frames a warning skips to reach the user's line: this
-package's, pydantic's (construction) and langchain-core's (calls)."""
-
-
-def _warn(message: str, category: type[Warning]) -> None:
-    """Warn at the user's line: the first frame outside `INTERNAL_PREFIXES`.
-
-    ``skip_file_prefixes`` on Python 3.12+; before, the same walk up the stack
-    gives ``stacklevel``. A call run in a worker thread (``batch``) has no user
-    frame above it: the warning points at the thread's entry.
-    """
-    if sys.version_info >= (3, 12):
-        warnings.warn(
-            message, category, stacklevel=2, skip_file_prefixes=INTERNAL_PREFIXES
-        )
-        return
-    level, frame = 1, cast("FrameType | None", sys._getframe())
-    while frame is not None and frame.f_code.co_filename.startswith(INTERNAL_PREFIXES):
-        level, frame = level + 1, frame.f_back
-    warnings.warn(message, category, stacklevel=level)
-
-
-def _warn_unsent(params: Mapping[str, Any]) -> None:
-    """Warn that the sampling parameters among ``params`` that are set go unsent."""
-    unsent = [name for name, value in params.items() if value is not None]
-    if unsent:
-        _warn(
-            f"ChatLiaobots accepts {', '.join(unsent)} but cannot send "
-            f"{'it' if len(unsent) == 1 else 'them'}: the Liaobots protocol "
-            "has no field for them, so the service uses its own settings. "
-            "temperature is sent, and max_tokens is honoured (on the client).",
-            LiaobotsUnsupportedParameterWarning,
-        )
-
-
-CALL_KWARGS = (
-    "model",
-    "max_tokens",
-    "temperature",
-    "stream_usage",
-    *PLAN_KWARGS,
-    *UNSENT_PARAMS,
-)
-"""The per-call arguments ``ChatLiaobots`` reads (``invoke(..., name=value)``)."""
-
-
-SAME_AS = {
-    "max_completion_tokens": "max_tokens",
-    "request_timeout": "timeout",
-    "model_name": "model",
-    "stop_sequences": "stop",
-    "api_key": "auth",
-}
-"""Other chat models' names of settings, and the name that means the same here.
-
-All are aliases of the settings; per call, where only ``model``, ``stop`` and
-``max_tokens`` are read, an unknown one's hint names its counterpart."""
-
-
-def _unknown_names(given: Iterable[Any], known: Iterable[str]) -> list[str]:
-    """Name each of ``given`` that is not ``known``, with the known name meant.
-
-    That is its counterpart (`SAME_AS`), else the closest known name.
-    """
-    names = sorted(set(known))
-    hints = []
-    for name in sorted(str(k) for k in given if k not in names):
-        close = [SAME_AS[name]] if SAME_AS.get(name) in names else []
-        close = close or difflib.get_close_matches(name, names, n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return hints
-
-
-def _warn_unknown(kwargs: Mapping[str, Any]) -> None:
-    """Warn that per-call arguments no option reads are ignored."""
-    hints = _unknown_names(kwargs, CALL_KWARGS)
-    if hints:
-        _warn(
-            f"ChatLiaobots ignores the per-call argument(s) {', '.join(hints)}; "
-            f"it reads {', '.join(CALL_KWARGS)}.",
-            LiaobotsUnsupportedParameterWarning,
-        )
-
-
-def _input_names(name: str, info: FieldInfo) -> list[str]:
-    """The names a setting is accepted under: its own, its alias and aliases."""
-    names = [name, *([info.alias] if info.alias else [])]
-    aliases = info.validation_alias
-    if isinstance(aliases, str):
-        names.append(aliases)
-    elif isinstance(aliases, AliasChoices):
-        names.extend(a for a in aliases.choices if isinstance(a, str))
-    return names
-
-
-@functools.cache
-def _setting_names(model: type[BaseModel]) -> dict[str, str]:
-    """Map every name a setting is accepted under to the setting's name.
-
-    Names and aliases (``model_name``, ``api_key``, ``request_timeout``, ...)
-    to field names (``model``, ``auth``, ``timeout``, ...); once per class.
-    """
-    return {
-        given: name
-        for name, info in model.model_fields.items()
-        for given in _input_names(name, info)
-    }
-
-
-def _model_kwargs_error(model_kwargs: Any, settings: Iterable[str]) -> str:
-    """Why ``model_kwargs`` is refused, and where each of its keys belongs."""
-    known = set(settings)
-    keys = sorted(map(str, model_kwargs)) if isinstance(model_kwargs, Mapping) else []
-    where = [
-        f"{key!r} is a setting: ChatLiaobots({key}=...)"
-        if key in known
-        else f"{key!r} is a per-call option: invoke(..., {key}=...) or bind()"
-        if key in CALL_KWARGS
-        else f"{key!r} is neither"
-        for key in keys
-    ]
-    return (
-        "ChatLiaobots has no setting 'model_kwargs': the Liaobots protocol "
-        "sends no extra request fields, so nothing could carry them. Pass "
-        "settings as keyword arguments and per-call options to invoke() or "
-        "bind()" + (f" ({'; '.join(where)})" if where else "") + ". The settings "
-        "are listed in docs/configuration.md."
-    )
-
-
-def _insecure_warnings(model: ChatLiaobots) -> list[str]:
-    """The security warnings a model's settings call for."""
-    found = []
-    if not model.verify_tls:
-        found.append(
-            "ChatLiaobots(verify_tls=False): the service's TLS certificate is "
-            "not verified, so anyone on the network path can read the auth "
-            "code and the conversation."
-        )
-    sends_code = model.auth is not None or model.acquire_auth_code
-    parts = urlsplit(model.base_url)
-    if sends_code and parts.scheme == "http" and not is_loopback(model.base_url):
-        found.append(
-            f"ChatLiaobots sends the auth code over plain http to {parts.hostname}"
-            ", where anyone on the network path can read it; use https."
-        )
-    return found
-
-
-_COPYING: ContextVar[ChatLiaobots | None] = ContextVar(
-    "langchain_liaobots_copying", default=None
-)
-"""The model `ChatLiaobots.model_copy` is copying while it validates the copy.
-
-A context variable, not pydantic's validation context: ``langchain_core``'s
-``Serializable.__init__`` makes ``model_validate`` validate again without it."""
 
 
 class ChatLiaobots(BaseChatModel):
@@ -611,69 +431,24 @@ class ChatLiaobots(BaseChatModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _check_known_settings(cls, values: Any) -> Any:
-        """Refuse a setting no field has, naming the one meant."""
-        if not isinstance(values, dict):
-            return values
-        known = _setting_names(cls)
-        if "model_kwargs" in values:
-            raise ValueError(_model_kwargs_error(values["model_kwargs"], known))
-        hints = _unknown_names(values, known)
-        if hints:
-            msg = (
-                f"ChatLiaobots has no setting {', '.join(hints)}. The settings are "
-                "listed in docs/configuration.md; per-call options go to invoke() "
-                "or bind()."
-            )
-            raise ValueError(msg)
+    def _check_given(cls, values: Any) -> Any:
+        """Refuse unknown settings and a bad ``LIAOBOTS_BASE_URL``, by name."""
+        if isinstance(values, dict):
+            check_given(cls, values)
         return values
 
     @field_validator("default_headers")
     @classmethod
     def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if not value:
-            return value
-        owned = sorted(k for k in value if k.lower() in PROTOCOL_HEADERS)
-        if owned:
-            msg = (
-                f"default_headers may not set {', '.join(owned)}: the protocol owns "
-                f"{', '.join(sorted(PROTOCOL_HEADERS))} (pass the auth code as "
-                "auth=). Other headers are accepted."
-            )
-            raise ValueError(msg)
+        error = headers_error(value or {})
+        if error:
+            raise ValueError(error)
         return value
 
     @field_validator("auth")
     @classmethod
     def _check_auth(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return value
-        code = value.get_secret_value().strip()  # e.g. a file's last newline
-        problem = auth_code_problem(code)
-        if problem:
-            msg = (
-                f"auth (or LIAOBOTS_AUTH_CODE) holds {problem}; an auth code is "
-                "printable ASCII (surrounding whitespace is stripped)."
-            )
-            raise ValueError(msg)
-        return SecretStr(code)
-
-    @model_validator(mode="after")
-    def _check_model(self) -> ChatLiaobots:
-        # A ValueError naming the known ids (with base_url's listed ones) and
-        # register_model; and one naming body_format if it cannot name the model.
-        check_provider(get_model(self.model, self.base_url), self.body_format)
-        return self
-
-    @model_validator(mode="before")
-    @classmethod
-    def _check_base_url_from_env(cls, values: Any) -> Any:
-        """Name ``LIAOBOTS_BASE_URL`` when a bad base URL came from it."""
-        if isinstance(values, dict) and "base_url" not in values:
-            value = os.environ.get(BASE_URL_ENV)
-            if value is not None:
-                normalize_base_url(value, f"the environment variable {BASE_URL_ENV}")
-        return values
+        return None if value is None else SecretStr(clean_auth(value))
 
     @field_validator("base_url")
     @classmethod
@@ -681,38 +456,11 @@ class ChatLiaobots(BaseChatModel):
         return normalize_base_url(value)
 
     @model_validator(mode="after")
-    def _warn_if_unsent(self) -> ChatLiaobots:
-        """Warn of the sampling parameters set; a copy, of those it changes."""
-        copied = _COPYING.get()
-        _warn_unsent(
-            {
-                name: getattr(self, name)
-                for name in UNSENT_PARAMS
-                if copied is None or getattr(copied, name) != getattr(self, name)
-            }
-        )
-        limit = self.max_tokens
-        if (
-            limit is not None
-            and limit > ANSWER_TOKENS
-            and (copied is None or copied.max_tokens != limit)
-        ):
-            _warn(
-                f"ChatLiaobots(max_tokens={limit}): the service stops "
-                f"every answer at {ANSWER_TOKENS} tokens (finish_reason "
-                '"length"), so answers stay shorter than that.',
-                LiaobotsUnsupportedParameterWarning,
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _warn_if_insecure(self) -> ChatLiaobots:
-        """Warn of insecure settings; a copy, of those its update brings."""
-        copied = _COPYING.get()
-        known = [] if copied is None else _insecure_warnings(copied)
-        for message in _insecure_warnings(self):
-            if message not in known:
-                _warn(message, LiaobotsSecurityWarning)
+    def _check_model(self) -> ChatLiaobots:
+        # A ValueError naming the known ids (with base_url's listed ones) and
+        # register_model; and one naming body_format if it cannot name the model.
+        check_provider(get_model(self.model, self.base_url), self.body_format)
+        warn_of_settings(self)
         return self
 
     @property
@@ -745,26 +493,7 @@ class ChatLiaobots(BaseChatModel):
         clients = (self.http_client, self.http_async_client)
         shared = {id(client): client for client in clients if client is not None}
         copied = copy.deepcopy(self, shared) if deep else super().model_copy()
-        if not update:
-            return copied
-        names = _setting_names(type(self))
-        changes = {names.get(key, key) for key in update}  # by field name
-        # a profile the model's id gave follows a new id (core derives it)
-        derived = "model" in changes and self.profile == self._resolve_model_profile()
-        kept = {
-            name: getattr(copied, name)
-            for name in type(self).model_fields
-            if name not in changes and not (name == "profile" and derived)
-        }
-        token = _COPYING.set(self)
-        try:
-            validated = type(self)(**kept, **update)  # errors name what was given
-        finally:
-            _COPYING.reset(token)
-        object.__setattr__(
-            validated, "__pydantic_fields_set__", self.model_fields_set | changes
-        )
-        return validated
+        return validated_copy(self, copied, update) if update else copied
 
     @property
     def _llm_type(self) -> str:
@@ -1005,8 +734,8 @@ class ChatLiaobots(BaseChatModel):
         requests run in a task of their own), so the warnings point at the
         caller's line.
         """
-        _warn_unsent({name: kwargs.get(name) for name in UNSENT_PARAMS})
-        _warn_unknown(kwargs)
+        warn_unsent({name: kwargs.get(name) for name in UNSENT_PARAMS})
+        warn_unknown(kwargs)
         return super()._get_invocation_params(stop=stop, **kwargs)
 
     def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> Call:
@@ -1044,7 +773,7 @@ class ChatLiaobots(BaseChatModel):
         drop = self.context_overflow == "drop_oldest"
         sent = fit(spec.id, kept, wire, drop_oldest=drop)
         if kept.dropped:
-            _warn(dropped_message(spec.id, kept), LiaobotsHistoryDroppedWarning)
+            warn(dropped_message(spec.id, kept), LiaobotsHistoryDroppedWarning)
         turn.input_tokens, turn.dropped = kept.input_tokens, kept.dropped
         stops = stop if stop is not None else (self.stop or [])
         temperature = turn.kwargs.get("temperature", self.temperature)
@@ -1066,44 +795,13 @@ class ChatLiaobots(BaseChatModel):
     def _last_chunk(self, call: Call, kwargs: dict[str, Any]) -> ChatGenerationChunk:
         """The final chunk: finish reason, unreadable calls and the usage.
 
-        The usage (unless turned off) counts every request of the call, repair
-        turns included, once each, with the service's tokenizer (the service
-        reports none; ``usage_estimated`` marks the fallback estimate, when
-        the tokenizer could not be loaded).
+        The usage (unless turned off) counts every request of the call once,
+        with the service's tokenizer (the service reports none).
         """
-        metadata: dict[str, Any] = {
-            "model_name": kwargs.get("model", self.model),
-            "finish_reason": call.last.finish_reason,
-            "model_provider": PROVIDER,
-        }
-        if len(call.taken) > 1:
-            metadata["attempts"] = len(call.taken)
-        if call.tool_call_errors:
-            metadata["tool_call_errors"] = call.tool_call_errors
-        if call.last.dropped:
-            metadata["dropped_messages"] = call.last.dropped
-        usage: UsageMetadata | None = None
-        if kwargs.get("stream_usage", self.stream_usage):
-            input_tokens, output_tokens = call.input_tokens, call.output_tokens
-            # A cast: under mypy's Python 3.10 the TypedDict's NotRequired keys
-            # (typing.NotRequired, 3.11+) read as required.
-            usage = cast(
-                "UsageMetadata",
-                {
-                    "input_tokens": input_tokens,
-                    "output_tokens": output_tokens,
-                    "total_tokens": input_tokens + output_tokens,
-                },
-            )
-            if not TOKENIZER.exact:
-                metadata["usage_estimated"] = True
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                chunk_position="last",
-                response_metadata=metadata,
-                usage_metadata=usage,
-            )
+        return call.last_chunk(
+            kwargs.get("model", self.model),
+            PROVIDER,
+            usage=kwargs.get("stream_usage", self.stream_usage),
         )
 
     # -- tools and structured output -----------------------------------------

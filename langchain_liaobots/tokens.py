@@ -60,6 +60,9 @@ CHARS_PER_TOKEN: Final = 4
 """The fallback estimate's ratio: ``count_tokens_approximately``'s default."""
 CACHE_ENTRIES: Final = 16_384
 """Counts of at most this many texts are kept; the oldest go first."""
+CACHE_CHARS: Final = 16 * 1024 * 1024
+"""...and of at most this many characters in all (a long-lived server's memory
+stays bounded whatever its users send); a longer text is counted, not kept."""
 TRUNCATE_HEAD_CHARS: Final = 8
 """`Tokenizer.truncate` first encodes this many characters a token kept (cl100k_base
 averages about four); a head that is all long tokens is grown until it suffices."""
@@ -85,6 +88,7 @@ class Tokenizer:
         self._split: Any = None
         self._loaded = False
         self._counts: dict[str, int] = {}
+        self._cached_chars = 0
         self._renew_locks()
         os.register_at_fork(after_in_child=self._renew_locks)
 
@@ -131,10 +135,20 @@ class Tokenizer:
         found = counts.get(text)
         if found is None:
             found = self._count(text)
+            if len(text) > CACHE_CHARS:
+                return found
             with self._cache_lock:
-                if len(counts) >= CACHE_ENTRIES:
-                    del counts[next(iter(counts))]
+                if text in counts:  # another thread counted it meanwhile
+                    return found
+                while counts and (
+                    len(counts) >= CACHE_ENTRIES
+                    or self._cached_chars + len(text) > CACHE_CHARS
+                ):
+                    oldest = next(iter(counts))
+                    del counts[oldest]
+                    self._cached_chars -= len(oldest)
                 counts[text] = found
+                self._cached_chars += len(text)
         return found
 
     def truncate(self, text: str, tokens: int) -> str:
@@ -331,6 +345,7 @@ class ReplyBudget:
         self.max_tokens = max_tokens
         self._parts: list[str] = []
         self._counter = TOKENIZER.counter() if max_tokens is not None else None
+        self._counted = (0, 0)  # (length, tokens) of the reply last counted
         self.exhausted = False
 
     @property
@@ -342,8 +357,15 @@ class ReplyBudget:
 
     @property
     def tokens(self) -> int:
-        """The reply's tokens so far, as the service counts a message's content."""
-        return TOKENIZER.count(self.text)
+        """The reply's tokens so far, as the service counts a message's content.
+
+        Counted once for each length the reply reaches, and kept here: a reply
+        is not text that comes again, so it stays out of the shared table.
+        """
+        text = self.text
+        if self._counted[0] != len(text):
+            self._counted = (len(text), TOKENIZER.count(text, remember=False))
+        return self._counted[1]
 
     def take(self, piece: str) -> str:
         """Take the next text delta.

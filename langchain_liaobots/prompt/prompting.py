@@ -42,7 +42,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import (
@@ -52,6 +52,7 @@ from langchain_core.messages import (
     ChatMessage,
     HumanMessage,
     SystemMessage,
+    UsageMetadata,
 )
 from langchain_core.messages.tool import ToolCallChunk
 from langchain_core.outputs import ChatGenerationChunk
@@ -60,7 +61,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_liaobots.errors import LiaobotsReplyError, excerpt
 from langchain_liaobots.prompt import structured, tools
 from langchain_liaobots.prompt.reply import Piece, ReplyParser
-from langchain_liaobots.tokens import ReplyBudget
+from langchain_liaobots.tokens import TOKENIZER, ReplyBudget
 from langchain_liaobots.wire.budget import reached_answer_cap
 
 __all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call"]
@@ -405,6 +406,58 @@ class Call:
     def tool_call_errors(self) -> dict[str, str]:
         """Why each unreadable call of the returned reply could not be read."""
         return self.last.call_errors
+
+    def last_chunk(
+        self, model_name: str, provider: str, *, usage: bool
+    ) -> ChatGenerationChunk:
+        """The call's final chunk (``chunk_position="last"``): how it ended.
+
+        Args:
+            model_name: The model's id, for ``response_metadata``.
+            provider: ``model_provider``.
+            usage: Put ``usage_metadata`` on it: every request of the call
+                (repair turns included) once, counted with the service's
+                tokenizer; ``usage_estimated`` marks the fallback estimate,
+                when the tokenizer could not be loaded.
+
+        Returns:
+            The chunk: ``finish_reason``, ``attempts`` (after a repair),
+            ``tool_call_errors`` and ``dropped_messages`` when there are any.
+        """
+        metadata: dict[str, Any] = {
+            "model_name": model_name,
+            "finish_reason": self.last.finish_reason,
+            "model_provider": provider,
+        }
+        if len(self.taken) > 1:
+            metadata["attempts"] = len(self.taken)
+        if self.tool_call_errors:
+            metadata["tool_call_errors"] = self.tool_call_errors
+        if self.last.dropped:
+            metadata["dropped_messages"] = self.last.dropped
+        counted: UsageMetadata | None = None
+        if usage:
+            input_tokens, output_tokens = self.input_tokens, self.output_tokens
+            # A cast: under mypy's Python 3.10 the TypedDict's NotRequired keys
+            # (typing.NotRequired, 3.11+) read as required.
+            counted = cast(
+                "UsageMetadata",
+                {
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                },
+            )
+            if not TOKENIZER.exact:
+                metadata["usage_estimated"] = True
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                chunk_position="last",
+                response_metadata=metadata,
+                usage_metadata=counted,
+            )
+        )
 
 
 def _rule_text(rule: Rule) -> str:

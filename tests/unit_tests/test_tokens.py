@@ -122,6 +122,33 @@ def test_reply_budget_counts_only_with_max_tokens() -> None:
     assert budget.tokens == 3
 
 
+def test_the_table_of_counts_is_bounded_in_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("langchain_liaobots.tokens.CACHE_CHARS", 1_000)
+    tokenizer = Tokenizer()
+    texts = [f"{i:03d} " + "x" * 96 for i in range(50)]  # 100 characters each
+    for text in texts:
+        assert tokenizer.count(text) == TOKENIZER.count(text, remember=False)
+    kept = list(tokenizer._counts)
+    assert kept == texts[-10:]  # the newest ten: 1,000 characters
+    assert tokenizer._cached_chars == sum(map(len, kept)) == 1_000
+    assert tokenizer.count("y" * 1_001) == TOKENIZER.count("y" * 1_001)
+    assert list(tokenizer._counts) == kept  # counted, too long to keep
+    tokenizer.count(texts[0])  # counted again, and kept: the oldest goes
+    assert list(tokenizer._counts) == [*texts[-9:], texts[0]]
+
+
+def test_a_reply_is_counted_once_and_kept_out_of_the_table() -> None:
+    reply = ReplyBudget(None)
+    text = "a reply that will not come again, " * 40
+    reply.take(text)
+    assert reply.tokens == reply.tokens == TOKENIZER.count(text, remember=False)
+    assert text not in TOKENIZER._counts
+    reply.take("and more")
+    assert reply.tokens == TOKENIZER.count(text + "and more", remember=False)
+
+
 def test_without_the_data_the_estimate_is_used_and_said_once(tmp_path: Path) -> None:
     lost = Tokenizer(tmp_path / "missing.tiktoken")
     with pytest.warns(LiaobotsTokenizerWarning, match="estimated"):
