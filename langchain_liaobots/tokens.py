@@ -129,26 +129,25 @@ class Tokenizer:
         Returns:
             Its cl100k_base tokens (the estimate when the encoding is missing).
         """
-        if not remember:
-            return self._count(text)
         counts = self._counts
         found = counts.get(text)
-        if found is None:
-            found = self._count(text)
-            if len(text) > CACHE_CHARS:
+        if found is not None:  # a text seen before: most of a long history
+            return found
+        found = self._count(text)
+        if not remember or len(text) > CACHE_CHARS:
+            return found
+        with self._cache_lock:
+            if text in counts:  # another thread counted it meanwhile
                 return found
-            with self._cache_lock:
-                if text in counts:  # another thread counted it meanwhile
-                    return found
-                while counts and (
-                    len(counts) >= CACHE_ENTRIES
-                    or self._cached_chars + len(text) > CACHE_CHARS
-                ):
-                    oldest = next(iter(counts))
-                    del counts[oldest]
-                    self._cached_chars -= len(oldest)
-                counts[text] = found
-                self._cached_chars += len(text)
+            while counts and (
+                len(counts) >= CACHE_ENTRIES
+                or self._cached_chars + len(text) > CACHE_CHARS
+            ):
+                oldest = next(iter(counts))
+                del counts[oldest]
+                self._cached_chars -= len(oldest)
+            counts[text] = found
+            self._cached_chars += len(text)
         return found
 
     def truncate(self, text: str, tokens: int) -> str:

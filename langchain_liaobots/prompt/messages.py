@@ -102,8 +102,6 @@ def content_text(content: str | list[Any], where: str) -> str:
 def _call_names(message: AIMessage) -> dict[str, str]:
     """The tool's name of each call of an assistant message, by call id."""
     names: dict[str, str] = {}
-    if not (message.tool_calls or message.invalid_tool_calls):
-        return names
     for call in [*message.tool_calls, *message.invalid_tool_calls]:
         call_id, name = call.get("id"), call.get("name")
         if call_id and name:
@@ -130,14 +128,23 @@ def to_wire(
     system: list[str] = []
     wire: list[WireMessage] = []
     called: dict[str, str] = {}  # a call's id -> its tool's name
+    escape = tools.escape_markup
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        # The most frequent types first: a long history is mostly these.
+        content = message.content
+        # The most frequent first: a long history is mostly plain text turns.
         if isinstance(message, HumanMessage):
-            text = tools.escape_markup(content_text(message.content, where))
-            wire.append({"role": "user", "content": text})
+            text = content if isinstance(content, str) else content_text(content, where)
+            wire.append({"role": "user", "content": escape(text)})
         elif isinstance(message, AIMessage):
-            text = content_text(tools.text_blocks_only(message.content), where)
+            if isinstance(content, str) and not (
+                message.tool_calls
+                or message.invalid_tool_calls
+                or message.additional_kwargs
+            ):
+                wire.append({"role": "assistant", "content": escape(content)})
+                continue
+            text = content_text(tools.text_blocks_only(content), where)
             wire.append(
                 {"role": "assistant", "content": tools.render_ai(text, message)}
             )

@@ -429,10 +429,6 @@ def render_ai(text: str, message: AIMessage) -> str:
     Returns:
         The turn as one string.
     """
-    if not (
-        message.tool_calls or message.invalid_tool_calls or message.additional_kwargs
-    ):  # most of a long history: plain text
-        return escape_markup(text)
     calls = [
         {"id": c.get("id"), "name": c["name"], "arguments": c["args"]}
         for c in message.tool_calls
