@@ -84,6 +84,8 @@ _OS_KINDS: Final[Kinds] = {
     ConnectionResetError: "reset",
     BrokenPipeError: "reset",
     http.client.IncompleteRead: "reset",
+    http.client.BadStatusLine: "malformed",
+    http.client.LineTooLong: "malformed",
     OSError: "io",
 }
 """The standard library's exceptions, under either library."""
@@ -140,6 +142,7 @@ def _aiohttp_kinds() -> Kinds:
         aiohttp.ClientPayloadError: "reset",
         http_exceptions.ContentLengthError: "reset",
         http_exceptions.TransferEncodingError: "reset",
+        http_exceptions.BadHttpMessage: "malformed",  # a bad status line, header
         # Any failed connect: its cause (refused, unresolved, ...) says which.
         aiohttp.ClientConnectorError: "io",
     }

@@ -59,6 +59,7 @@ from langchain_liaobots.errors import (
     LiaobotsStreamCutError,
     LiaobotsTimeoutError,
     LiaobotsTLSError,
+    LiaobotsUnexpectedResponseError,
     error_for_status,
 )
 from langchain_liaobots.wire.auth import Credentials, missing_code_error
@@ -187,14 +188,18 @@ Result = Head | bytes | bool | float | None
 Exchange = Generator[Command, Result, T]
 """An exchange: yields commands, receives their results, returns its value."""
 
-FailureKind = Literal["timeout", "refused", "unresolved", "tls", "reset", "proxy", "io"]
-"""What kind of I/O failure happened, in the library's stead."""
+FailureKind = Literal[
+    "timeout", "refused", "unresolved", "tls", "reset", "proxy", "malformed", "io"
+]
+"""What kind of I/O failure happened, in the library's stead (``"malformed"``:
+the peer answered, but not in HTTP: a bad status line or header)."""
 
 _SAID: Final[dict[str, str]] = {
     "refused": "the connection was refused",
     "unresolved": "the host name did not resolve",
     "reset": "the connection was reset",
     "proxy": "the proxy failed",
+    "malformed": "the answer was not valid HTTP",
     "io": "a network error",
 }
 
@@ -263,6 +268,12 @@ class _Call:
                 "the certificate did not verify, or the host does not speak TLS. "
                 "Fix the certificate or the clock, or point base_url at the right "
                 "host; verify_tls=False is possible but insecure."
+            )
+        if failure.kind == "malformed":  # the same peer will answer the same
+            return LiaobotsUnexpectedResponseError(
+                f"{shown} answered, but {self.detail(failure)}; check base_url: "
+                "it does not point at a Liaobots server, or something in between "
+                "garbles the answer."
             )
         return LiaobotsConnectionError(
             f"Could not reach {shown} ({self.detail(failure)}); check base_url, "

@@ -8,6 +8,7 @@ setup flight, text).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import socket
 import ssl
 from collections.abc import Generator
@@ -80,6 +81,23 @@ def _refused_by_urllib3() -> BaseException:
         ),
         (requests.exceptions.ConnectionError("?"), "io"),
         (OSError("?"), "io"),
+        (  # the peer answered, but not in HTTP
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.ProtocolError(
+                    "Connection aborted.", http.client.BadStatusLine("garbage")
+                )
+            ),
+            "malformed",
+        ),
+        (http.client.LineTooLong("header line"), "malformed"),
+        (  # a kept-alive connection the server closed: a BadStatusLine by class
+            requests.exceptions.ConnectionError(
+                urllib3.exceptions.ProtocolError(
+                    "Connection aborted.", http.client.RemoteDisconnected("closed")
+                )
+            ),
+            "reset",
+        ),
     ],
 )
 def test_requests_exceptions_map_by_type(exc: BaseException, kind: str) -> None:
@@ -114,6 +132,15 @@ def _connector(cls: type[BaseException], inner: OSError) -> BaseException:
         (http_exceptions.TransferEncodingError("bad"), "reset"),
         (_wrapped(aiohttp.ClientOSError(), ConnectionResetError()), "reset"),
         (aiohttp.ClientOSError(), "io"),
+        (http_exceptions.BadStatusLine("garbage"), "malformed"),
+        (http_exceptions.InvalidHeader("bad header line"), "malformed"),
+        (
+            _wrapped(
+                aiohttp.ClientResponseError(SimpleNamespace(), (), status=400),
+                http_exceptions.BadStatusLine("garbage"),
+            ),
+            "malformed",
+        ),
     ],
 )
 def test_aiohttp_exceptions_map_by_type(exc: BaseException, kind: str) -> None:

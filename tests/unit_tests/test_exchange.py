@@ -7,6 +7,7 @@ fails it, as a driver would.
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -25,6 +26,7 @@ from langchain_liaobots.errors import (
     LiaobotsStreamCutError,
     LiaobotsTimeoutError,
     LiaobotsTLSError,
+    LiaobotsUnexpectedResponseError,
 )
 from langchain_liaobots.wire import auth, exchange
 from langchain_liaobots.wire.auth import Credentials
@@ -238,6 +240,21 @@ def test_a_timeout_before_the_answer_is_never_retried() -> None:
     assert flow.throw(Failure("timeout", TimeoutError("timed out"))) is DRAW
     with pytest.raises(LiaobotsTimeoutError, match=r"No answer from .* within 5 s"):
         flow.send(0.5)
+
+
+def test_an_answer_that_is_not_http_is_never_retried() -> None:
+    flow = _chat(max_retries=5)
+    next(flow)
+    cause = http.client.BadStatusLine("garbage")
+    assert flow.throw(Failure("malformed", cause)) is DRAW
+    with pytest.raises(LiaobotsUnexpectedResponseError) as info:
+        flow.send(0.5)
+    assert str(info.value).startswith(
+        f"{BASE}/api/chat answered, but the answer was not valid HTTP: "
+        "BadStatusLine: garbage; check base_url"
+    )
+    assert info.value.__cause__ is cause
+    assert not info.value.is_retryable
 
 
 def test_a_tls_failure_names_the_handshake() -> None:
