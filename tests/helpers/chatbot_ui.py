@@ -41,12 +41,13 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import tiktoken
+
+from tests.helpers.threads import ThreadedHTTPServer
 
 DEFAULT_SYSTEM_PROMPT: Final = (
     "You are ChatGPT, a large language model trained by OpenAI. Follow the "
@@ -214,7 +215,7 @@ class Received:
     phrase: str | None
 
 
-class ChatbotUI:
+class ChatbotUI(ThreadedHTTPServer):
     """The server; a context manager. ``base_url`` is where it listens."""
 
     def __init__(
@@ -241,17 +242,7 @@ class ChatbotUI:
         self._lock = threading.Lock()
         self._piece_bytes = piece_bytes
         cl100k()  # loaded before the first request
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_handler(self))
 
     def fail(self, phrase: str | None, times: int = 1) -> None:
         """Answer the next ``times`` requests with an upstream error.
@@ -309,22 +300,6 @@ class ChatbotUI:
         with self._lock:
             self.requests.append(received)
         return received
-
-    def __enter__(self) -> ChatbotUI:
-        """Start serving."""
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop serving."""
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
 
 
 def _handler(server: ChatbotUI) -> type[BaseHTTPRequestHandler]:

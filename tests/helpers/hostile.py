@@ -20,11 +20,11 @@ import importlib.util
 import json
 import socket
 import struct
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from types import TracebackType
+
+from tests.helpers.threads import AcceptLoop
 
 _HAS_ZSTD = importlib.util.find_spec("zstandard") is not None
 
@@ -32,12 +32,11 @@ Answer = Callable[[], Iterable[bytes]]
 """Makes the bytes of one answer, head first (called once per request)."""
 
 MIB = 1024 * 1024
-_ACCEPT_WAIT = 0.05
 _IO_TIMEOUT = 10.0
 _HEAD_LIMIT = 64 * 1024
 
 
-class HostileServer:
+class HostileServer(AcceptLoop):
     """Serves one `Answer` to every request; a context manager.
 
     Attributes:
@@ -45,53 +44,20 @@ class HostileServer:
             case), in the order they were read.
     """
 
+    join_connections = True
+
     def __init__(self, answer: Answer) -> None:
+        super().__init__()
         self._answer = answer
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(_ACCEPT_WAIT)
-        self._closed = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
         self.heads: list[bytes] = []
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._listener.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> HostileServer:
-        self._accepting.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._closed.set()
-        self._accepting.join(timeout=5)
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(_IO_TIMEOUT)
         with conn:
             try:
                 self.heads.append(self._read_request(conn))
                 for piece in self._answer():
-                    if self._closed.is_set():
+                    if self._stop.is_set():
                         break
                     conn.sendall(piece)
             except OSError:

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.helpers.threads import ThreadedHTTPServer
 
 _ACCOUNT = {"authCode": "other-origin-code", "balance": 1, "amount": 1}
 
@@ -32,7 +33,7 @@ class Seen:
     body: bytes
 
 
-class _Peer:
+class _Peer(ThreadedHTTPServer):
     """A threaded HTTP/1.1 server on 127.0.0.1; a context manager."""
 
     def __init__(
@@ -41,8 +42,8 @@ class _Peer:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.seen: list[Seen] = []
-        self.scheme = "https" if ssl_context else "http"
         self.connections = 0
+        self._lock = threading.Lock()
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,37 +67,7 @@ class _Peer:
                     peer.connections += 1
                 return True
 
-        self._lock = threading.Lock()
-        self._http = Server(("127.0.0.1", 0), Handler)
-        if ssl_context is not None:
-            self._http.socket = ssl_context.wrap_socket(
-                self._http.socket, server_side=True
-            )
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self._http.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> _Peer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(Handler, server=Server, ssl_context=ssl_context)
 
 
 def _reply(
@@ -141,10 +112,6 @@ class RecordingServer(_Peer):
 
         super().__init__(respond, ssl_context)
 
-    def __enter__(self) -> RecordingServer:
-        super().__enter__()
-        return self
-
 
 class RedirectingServer(_Peer):
     """Answers every request with ``status`` and the ``Location`` set on it.
@@ -164,7 +131,3 @@ class RedirectingServer(_Peer):
             )
 
         super().__init__(respond)
-
-    def __enter__(self) -> RedirectingServer:
-        super().__enter__()
-        return self

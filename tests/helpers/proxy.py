@@ -12,48 +12,21 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from tests.helpers.threads import AcceptLoop
 
 _IDLE = 10.0
 
 
-class ForwardProxy:
+class ForwardProxy(AcceptLoop):
     """A threaded forward proxy; use it as a context manager."""
 
+    accept_wait = 0.2
+
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(_IDLE)
