@@ -87,7 +87,12 @@ from langchain_liaobots.errors import (
     LiaobotsHistoryDroppedWarning,
 )
 from langchain_liaobots.prompt.messages import to_wire
-from langchain_liaobots.prompt.prompting import Call, Turn, plan_call
+from langchain_liaobots.prompt.prompting import (
+    Call,
+    Turn,
+    plan_call,
+    with_call_errors,
+)
 from langchain_liaobots.prompt.structured import Method, structured_output
 from langchain_liaobots.prompt.tools import (
     function_of,
@@ -323,22 +328,22 @@ class ChatLiaobots(BaseChatModel):
     than that field ignores it."""
 
     top_p: float | None = None
-    """Accepted, never sent (warns once, like ``temperature``)."""
+    """Accepted, never sent: the protocol has no field for it (it warns)."""
 
     top_k: int | None = None
-    """Accepted, never sent (warns once, like ``temperature``)."""
+    """Accepted, never sent: the protocol has no field for it (it warns)."""
 
     frequency_penalty: float | None = None
-    """Accepted, never sent (warns once, like ``temperature``)."""
+    """Accepted, never sent: the protocol has no field for it (it warns)."""
 
     presence_penalty: float | None = None
-    """Accepted, never sent (warns once, like ``temperature``)."""
+    """Accepted, never sent: the protocol has no field for it (it warns)."""
 
     seed: int | None = None
-    """Accepted, never sent (warns once, like ``temperature``)."""
+    """Accepted, never sent: the protocol has no field for it (it warns)."""
 
     n: int | None = None
-    """Accepted, never sent (warns once, like ``temperature``): one answer per call."""
+    """Accepted, never sent (it warns): the service gives one answer per call."""
 
     max_tokens: int | None = Field(
         default=None,
@@ -684,7 +689,7 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         stream = self._stream(messages, stop, **kwargs)
-        return _with_call_errors(generate_from_stream(stream))
+        return with_call_errors(generate_from_stream(stream))
 
     async def _agenerate(
         self,
@@ -694,7 +699,7 @@ class ChatLiaobots(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         stream = self._astream(messages, stop, **kwargs)
-        return _with_call_errors(await agenerate_from_stream(stream))
+        return with_call_errors(await agenerate_from_stream(stream))
 
     def _generate_with_cache(
         self,
@@ -1015,18 +1020,3 @@ class ChatLiaobots(BaseChatModel):
     ) -> None:
         """Close the pools (see `aclose`)."""
         await self.aclose()
-
-
-def _with_call_errors(result: ChatResult) -> ChatResult:
-    """Fill each invalid tool call's ``error`` from the recorded reasons.
-
-    Merged chunks lose them (LangChain rebuilds invalid calls from the
-    chunks), so the last chunk carries them as ``tool_call_errors``.
-    """
-    for generation in result.generations:
-        message = generation.message
-        errors = message.response_metadata.get("tool_call_errors") or {}
-        if isinstance(message, AIMessage):
-            for call in message.invalid_tool_calls:
-                call["error"] = errors.get(call.get("id") or "", call.get("error"))
-    return result

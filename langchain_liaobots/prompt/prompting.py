@@ -55,7 +55,7 @@ from langchain_core.messages import (
     UsageMetadata,
 )
 from langchain_core.messages.tool import ToolCallChunk
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_liaobots.errors import LiaobotsReplyError, excerpt
@@ -64,7 +64,7 @@ from langchain_liaobots.prompt.reply import Piece, ReplyParser
 from langchain_liaobots.tokens import TOKENIZER, ReplyBudget
 from langchain_liaobots.wire.budget import reached_answer_cap
 
-__all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call"]
+__all__ = ["PLAN_KWARGS", "Call", "Rule", "Turn", "plan_call", "with_call_errors"]
 
 PLAN_KWARGS = (
     "tools",
@@ -458,6 +458,27 @@ class Call:
                 usage_metadata=counted,
             )
         )
+
+
+def with_call_errors(result: ChatResult) -> ChatResult:
+    """Fill each invalid tool call's ``error`` from the recorded reasons.
+
+    Merged chunks lose them (LangChain rebuilds invalid calls from the
+    chunks), so `Call.last_chunk` carries them as ``tool_call_errors``.
+
+    Args:
+        result: What ``generate_from_stream`` made of a call's chunks.
+
+    Returns:
+        The same result, its invalid calls' ``error`` filled in.
+    """
+    for generation in result.generations:
+        message = generation.message
+        errors = message.response_metadata.get("tool_call_errors") or {}
+        if isinstance(message, AIMessage):
+            for call in message.invalid_tool_calls:
+                call["error"] = errors.get(call.get("id") or "", call.get("error"))
+    return result
 
 
 def _rule_text(rule: Rule) -> str:
