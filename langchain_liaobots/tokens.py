@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,6 +68,23 @@ TRUNCATE_HEAD_CHARS: Final = 8
 averages about four); a head that is all long tokens is grown until it suffices."""
 STREAM_TAIL_CHARS: Final = 256
 """`StreamCounter` settles its text once the unsettled tail is this long."""
+PART_CHARS: Final = 4096
+"""A longer text is counted in parts of about this many characters, cut where
+cl100k_base's pieces start (`BREAK`), so the count is the same and its time
+stays linear: tiktoken's time grows faster than the length of one long piece
+(8 MiB of spaces took 9 s whole)."""
+RUN_CHARS: Final = 65_536
+"""A run with no `BREAK` (only spaces, one letter repeated) is one part up to
+this long; a longer one is cut inside, and its count may differ from
+tiktoken's by a token or so per cut: no conversation holds such text, and
+bounded time matters more there."""
+STREAM_TAIL_MAX: Final = 1024
+"""`StreamCounter` cuts a tail this long that cannot settle (one long piece):
+its ``max_tokens`` cut may then fall a token or so from tiktoken's."""
+BREAK: Final = r"[^\P{White_Space}\r\n](?=\P{White_Space})|(?<=\p{L})(?=\P{L})"
+"""Where a cl100k_base piece always starts, whatever follows: a space or tab
+before a non-space (it leads the next piece, or stands alone), and the end of
+a run of letters (no piece goes on past one). Counts before and after add up."""
 
 
 class Tokenizer:
@@ -86,6 +103,7 @@ class Tokenizer:
         self._data_file = data_file
         self._encoding: Any = None
         self._split: Any = None
+        self._break: Any = None
         self._loaded = False
         self._counts: dict[str, int] = {}
         self._cached_chars = 0
@@ -111,7 +129,9 @@ class Tokenizer:
             return self._encoding
         with self._load_lock:
             if not self._loaded:
-                self._encoding, self._split = _load_encoding(self._data_file)
+                self._encoding, self._split, self._break = _load_encoding(
+                    self._data_file
+                )
                 self._loaded = True
         return self._encoding
 
@@ -192,7 +212,23 @@ class Tokenizer:
         encoding = self._load()
         if encoding is None:
             return -(-len(text) // CHARS_PER_TOKEN)  # ceil division
-        return len(encoding.encode_ordinary(text))
+        if len(text) <= PART_CHARS:
+            return len(encoding.encode_ordinary(text))
+        return sum(len(encoding.encode_ordinary(part)) for part in self._parts(text))
+
+    def _parts(self, text: str) -> Iterator[str]:
+        """``text`` in parts of about `PART_CHARS`, cut at a `BREAK`.
+
+        A run with no break is one part, up to `RUN_CHARS`, then cut inside.
+        """
+        start, end, search = 0, len(text), self._break.search
+        while end - start > PART_CHARS:
+            found = search(text, start + PART_CHARS // 2, start + PART_CHARS)
+            found = found or search(text, start + PART_CHARS, start + RUN_CHARS)
+            cut = found.start() if found else min(start + RUN_CHARS, end)
+            yield text[start:cut]
+            start = cut
+        yield text[start:]
 
     def settled(self, text: str) -> int:
         """Where the text's last two pieces start: text before it is settled.
@@ -222,8 +258,11 @@ class Tokenizer:
         return StreamCounter(self)
 
 
-def _load_encoding(data_file: Path) -> tuple[Any, Any]:
-    """Load cl100k_base from ``data_file``; ``(None, None)`` with a warning."""
+def _load_encoding(data_file: Path) -> tuple[Any, Any, Any]:
+    """Load cl100k_base from ``data_file``: the encoding, its split, `BREAK`.
+
+    ``(None, None, None)``, with a warning, if it cannot be loaded.
+    """
     try:
         import regex  # tiktoken's own dependency
         import tiktoken  # loaded on the first count
@@ -236,7 +275,7 @@ def _load_encoding(data_file: Path) -> tuple[Any, Any]:
             mergeable_ranks=ranks,
             special_tokens=SPECIAL_TOKENS,
         )
-        return encoding, regex.compile(PATTERN)
+        return encoding, regex.compile(PATTERN), regex.compile(BREAK)
     except Exception as exc:  # any failure falls back, said once
         warnings.warn(
             "langchain-liaobots could not load the cl100k_base tokenizer the "
@@ -247,7 +286,7 @@ def _load_encoding(data_file: Path) -> tuple[Any, Any]:
             LiaobotsTokenizerWarning,
             stacklevel=2,
         )
-        return None, None
+        return None, None, None
 
 
 TOKENIZER: Final = Tokenizer()
@@ -309,6 +348,10 @@ class StreamCounter:
         tail = self._tail + piece
         if len(tail) >= STREAM_TAIL_CHARS:
             cut = self._tokenizer.settled(tail)
+            if (
+                not cut and len(tail) > STREAM_TAIL_MAX
+            ):  # one long piece: see PART_CHARS
+                cut = len(tail) - STREAM_TAIL_CHARS
             if cut:
                 self._head_tokens += self._tokenizer.count(tail[:cut], remember=False)
                 tail = tail[cut:]

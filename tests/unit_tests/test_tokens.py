@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from langchain_liaobots.errors import LiaobotsTokenizerWarning
 from langchain_liaobots.tokens import (
+    BREAK,
     DATA_FILE,
     DATA_SHA256,
+    PART_CHARS,
+    RUN_CHARS,
+    STREAM_TAIL_MAX,
     TOKENIZER,
     ReplyBudget,
     Tokenizer,
@@ -101,6 +106,78 @@ def test_a_stream_counted_piece_by_piece_matches_the_whole(
         assert counter.with_piece(piece) == len(reference.encode_ordinary(text + piece))
         counter.extend(piece)
         text += piece
+
+
+TRICKY = (
+    "abcXYZ  \t\n\r'.,!?{}[]()\"-_:;0123456789你好\uff0c\u3002é\u0301\u00a0\u3000\u2028"
+    "\x1c\x85🎉ßİΩ١ǅ\u200b\ufeff"
+)
+"""Letters of several scripts, spaces of several kinds, newlines, marks."""
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=TRICKY, max_size=60))
+def test_the_count_adds_up_across_every_break(reference: Any, text: str) -> None:
+    whole = len(reference.encode_ordinary(text))
+    for found in regex.finditer(BREAK, text):
+        cut = found.start()
+        parts = (
+            reference.encode_ordinary(text[:cut]),
+            reference.encode_ordinary(text[cut:]),
+        )
+        assert len(parts[0]) + len(parts[1]) == whole, (text, cut)
+
+
+def test_a_long_text_is_counted_in_parts_with_the_same_count(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = [
+        "hello",
+        "world",
+        "你好\uff0c世界\u3002",
+        '{"a": [1, 2]}',
+        "def f(x):\n",
+        "\n\n",
+    ]
+    text = " ".join(words[i % len(words)] + str(i) for i in range(4000))
+    encoded: list[int] = []
+    encoding = TOKENIZER._load()
+    real = encoding.encode_ordinary
+    monkeypatch.setattr(
+        encoding, "encode_ordinary", lambda t: encoded.append(len(t)) or real(t)
+    )
+    assert TOKENIZER.count(text, remember=False) == len(reference.encode_ordinary(text))
+    assert len(text) > 10 * PART_CHARS
+    assert max(encoded) <= PART_CHARS  # linear time: no part longer than that
+    assert sum(encoded) == len(text)
+
+
+@pytest.mark.parametrize("run", [" ", "x", "{", "你", "ab"])
+def test_a_run_with_no_break_is_exact_up_to_its_limit_then_near(
+    reference: Any, run: str
+) -> None:
+    for text, within in [
+        ("You said: " + run * (RUN_CHARS // 2 // len(run)), 0),  # one part
+        ("x " + run * (3 * RUN_CHARS // len(run)) + " y", 3),  # cut 3 times
+    ]:
+        exact = len(reference.encode_ordinary(text))
+        assert abs(TOKENIZER.count(text, remember=False) - exact) <= within
+
+
+def test_a_stream_of_one_long_piece_counts_bounded_tails(
+    reference: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[int] = []
+    encoding = TOKENIZER._load()
+    real = encoding.encode_ordinary
+    monkeypatch.setattr(
+        encoding, "encode_ordinary", lambda t: encoded.append(len(t)) or real(t)
+    )
+    budget = ReplyBudget(100_000)
+    for _ in range(2_000):  # 32,000 spaces: one piece that never settles
+        budget.take(" " * 16)
+    assert max(encoded) <= STREAM_TAIL_MAX + 16  # each piece: a bounded count
+    assert budget.tokens == len(reference.encode_ordinary(" " * 32_000))
 
 
 def test_a_long_stream_settles_its_head() -> None:
