@@ -348,9 +348,8 @@ class StreamCounter:
         tail = self._tail + piece
         if len(tail) >= STREAM_TAIL_CHARS:
             cut = self._tokenizer.settled(tail)
-            if (
-                not cut and len(tail) > STREAM_TAIL_MAX
-            ):  # one long piece: see PART_CHARS
+            # one long piece that cannot settle: bounded (see STREAM_TAIL_MAX)
+            if not cut and len(tail) > STREAM_TAIL_MAX:
                 cut = len(tail) - STREAM_TAIL_CHARS
             if cut:
                 self._head_tokens += self._tokenizer.count(tail[:cut], remember=False)
